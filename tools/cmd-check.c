@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cmd-check.c - placeholder. */
+#include "commands.h"
+#include "tool-util.h"
+int cmd_check(int argc, char **argv)
+{
+        (void)argc;
+        (void)argv;
+        log_error("not implemented yet");
+        return CFS_EXIT_FAILURE;
+}

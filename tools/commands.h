@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* commands.h - the subcommands of cfsroot, one file each (cmd-*.c). */
+#pragma once
+
+int cmd_mkimage(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_digest(int argc, char **argv);
