@@ -35,7 +35,12 @@ int cfs_error_prefix(struct cfs_error *e, int code, const char *fmt, ...)
                         snprintf(old, sizeof(old), "%s", e->message);
                 else
                         snprintf(old, sizeof(old), "%s", strerror(code));
-                snprintf(e->message, sizeof(e->message), "%s: %s", prefix, old);
+                char joined[2 * CFS_ERROR_MAX + 2];
+                snprintf(joined, sizeof(joined), "%s: %s", prefix, old);
+                /* keep as much as fits; messages are one line, truncation is harmless */
+                size_t n = strnlen(joined, sizeof(e->message) - 1);
+                memcpy(e->message, joined, n);
+                e->message[n] = 0;
                 e->code = code;
         }
         return -code;
