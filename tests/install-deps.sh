@@ -1,0 +1,25 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Install what building and testing cfsroot needs on Debian 12 (host). Only
+# installs packages that are missing, so re-runs are fast and offline-safe.
+set -euo pipefail
+
+pkgs=(
+  gcc clang libclang-rt-14-dev meson ninja-build pkg-config
+  libfsverity-dev fsverity libcmocka-dev libssl-dev libxxhash-dev
+  erofs-utils e2fsprogs util-linux attr gzip python3 xxd
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: need root to install packages (run with sudo)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
