@@ -19,12 +19,12 @@ static const struct {
         uint8_t len;
         uint8_t index;
 } xattr_prefixes[] = {
-        /* order matters: first match wins (§11.1) */
-        {"user.", 5, CFS_XATTR_INDEX_USER},
-        {"system.posix_acl_access", 23, CFS_XATTR_INDEX_POSIX_ACL_ACCESS},
-        {"system.posix_acl_default", 24, CFS_XATTR_INDEX_POSIX_ACL_DEFAULT},
-        {"trusted.", 8, CFS_XATTR_INDEX_TRUSTED},
-        {"security.", 9, CFS_XATTR_INDEX_SECURITY},
+    /* order matters: first match wins (§11.1) */
+    {"user.", 5, CFS_XATTR_INDEX_USER},
+    {"system.posix_acl_access", 23, CFS_XATTR_INDEX_POSIX_ACL_ACCESS},
+    {"system.posix_acl_default", 24, CFS_XATTR_INDEX_POSIX_ACL_DEFAULT},
+    {"trusted.", 8, CFS_XATTR_INDEX_TRUSTED},
+    {"security.", 9, CFS_XATTR_INDEX_SECURITY},
 };
 
 uint8_t cfs_xattr_split_name(const char *name, size_t name_len, size_t *suffix_off)

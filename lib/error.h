@@ -16,8 +16,8 @@
 #define CFS_ERROR_MAX 512
 
 struct cfs_error {
-        int code;                      /* positive errno value, 0 if unset */
-        char message[CFS_ERROR_MAX];   /* one line, no trailing newline */
+        int code;                    /* positive errno value, 0 if unset */
+        char message[CFS_ERROR_MAX]; /* one line, no trailing newline */
 };
 
 /*

@@ -106,11 +106,11 @@ int cfs_tmpfile_commit(struct cfs_tmpfile *t, const char *path, int replace)
                         char tmp[64];
                         int r = -EEXIST;
                         for (unsigned attempt = 0; attempt < 100 && r == -EEXIST; attempt++) {
-                                snprintf(tmp, sizeof(tmp), ".cfsroot-tmp-%d-%u-%lx",
-                                         (int)getpid(), attempt, (unsigned long)random());
+                                snprintf(tmp, sizeof(tmp), ".cfsroot-tmp-%d-%u-%lx", (int)getpid(),
+                                         attempt, (unsigned long)random());
                                 r = linkat(AT_FDCWD, proc, t->dir_fd, tmp, AT_SYMLINK_FOLLOW) < 0
-                                            ? -errno
-                                            : 0;
+                                        ? -errno
+                                        : 0;
                         }
                         if (r < 0)
                                 return r;

@@ -12,9 +12,9 @@
 #include <sys/types.h>
 
 struct cfs_tmpfile {
-        int fd;          /* open for read+write */
-        int dir_fd;      /* directory the file will be linked into */
-        char *tmp_name;  /* name of a visible temp file (fallback path), else NULL */
+        int fd;         /* open for read+write */
+        int dir_fd;     /* directory the file will be linked into */
+        char *tmp_name; /* name of a visible temp file (fallback path), else NULL */
 };
 
 #define CFS_TMPFILE_INIT ((struct cfs_tmpfile){.fd = -1, .dir_fd = -1, .tmp_name = NULL})

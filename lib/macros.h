@@ -21,7 +21,7 @@
 
 #define CFS_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define CFS_MAX(a, b) ((a) > (b) ? (a) : (b))
-#define CFS_ROUND_UP(x, a) ((((x) + (a) - 1) / (a)) * (a))
+#define CFS_ROUND_UP(x, a) ((((x) + (a)-1) / (a)) * (a))
 
 /* Take ownership: return the value and reset the variable so cleanup skips it. */
 #define TAKE_PTR(p)                                                                                \

@@ -33,7 +33,7 @@
 #define CERT_FILE_MAX (1u << 20)
 
 struct cfs_trust {
-        STACK_OF(X509) *certs;
+        STACK_OF(X509) * certs;
 };
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free);
@@ -115,8 +115,9 @@ static int meta_decode(const unsigned char *p, size_t len, struct cfs_sig_meta *
         buf[len] = 0;
         if (strncmp(buf, META_MAGIC, strlen(META_MAGIC)) != 0)
                 return -EBADMSG;
-        if (sscanf(buf + strlen(META_MAGIC), "name=%129[!-~]\nversion=%129[!-~]\ngeneration=%20llu\n%n",
-                   name, version, &gen, &used) != 3 ||
+        if (sscanf(buf + strlen(META_MAGIC),
+                   "name=%129[!-~]\nversion=%129[!-~]\ngeneration=%20llu\n%n", name, version, &gen,
+                   &used) != 3 ||
             used < 0 || (size_t)used != len - strlen(META_MAGIC))
                 return -EBADMSG;
         if (!meta_text_valid(name) || !meta_text_valid(version))
@@ -140,7 +141,8 @@ static int check_key_type(EVP_PKEY *pkey, char *why, size_t why_size)
         int bits = EVP_PKEY_get_bits(pkey);
         if (EVP_PKEY_is_a(pkey, "RSA")) {
                 if (bits < 2048) {
-                        snprintf(why, why_size, "RSA key of %d bits (at least 2048 required)", bits);
+                        snprintf(why, why_size, "RSA key of %d bits (at least 2048 required)",
+                                 bits);
                         return -EINVAL;
                 }
                 return 0;
@@ -202,25 +204,23 @@ static void libfsverity_error_cb(const char *msg)
 }
 
 static int sign_plain(const uint8_t digest[CFS_DIGEST_SIZE], const char *key_path,
-                      const char *cert_path, uint8_t **ret, size_t *ret_len,
-                      struct cfs_error *err)
+                      const char *cert_path, uint8_t **ret, size_t *ret_len, struct cfs_error *err)
 {
-        struct {
-                struct libfsverity_digest d;
-                uint8_t bytes[CFS_DIGEST_SIZE];
-        } d = {.d = {.digest_algorithm = 1, .digest_size = CFS_DIGEST_SIZE}};
-        struct libfsverity_signature_params params = {.keyfile = key_path,
-                                                      .certfile = cert_path};
-        memcpy(d.bytes, digest, CFS_DIGEST_SIZE);
+        _cleanup_free_ struct libfsverity_digest *d = malloc(sizeof(*d) + CFS_DIGEST_SIZE);
+        struct libfsverity_signature_params params = {.keyfile = key_path, .certfile = cert_path};
+        if (!d)
+                return -ENOMEM;
+        d->digest_algorithm = 1; /* FS_VERITY_HASH_ALG_SHA256 */
+        d->digest_size = CFS_DIGEST_SIZE;
+        memcpy(d->digest, digest, CFS_DIGEST_SIZE);
         fsverity_last_error[0] = 0;
         libfsverity_set_error_callback(libfsverity_error_cb);
-        int r = libfsverity_sign_digest(&d.d, &params, ret, ret_len);
+        int r = libfsverity_sign_digest(d, &params, ret, ret_len);
         libfsverity_set_error_callback(NULL);
         if (r < 0)
                 return cfs_error_set(err, -r, "cannot sign with key %s and certificate %s: %s",
                                      key_path, cert_path,
-                                     fsverity_last_error[0] ? fsverity_last_error
-                                                                : strerror(-r));
+                                     fsverity_last_error[0] ? fsverity_last_error : strerror(-r));
         return 0;
 }
 
@@ -246,8 +246,8 @@ static int sign_meta(const uint8_t digest[CFS_DIGEST_SIZE], const char *key_path
                      const char *cert_path, const struct cfs_sig_meta *meta, uint8_t **ret,
                      size_t *ret_len, struct cfs_error *err)
 {
-        const int flags = PKCS7_BINARY | PKCS7_DETACHED | PKCS7_NOCERTS | PKCS7_PARTIAL |
-                          PKCS7_NOSMIMECAP;
+        const int flags =
+            PKCS7_BINARY | PKCS7_DETACHED | PKCS7_NOCERTS | PKCS7_PARTIAL | PKCS7_NOSMIMECAP;
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
         _cleanup_(X509_freep) X509 *cert = NULL;
         _cleanup_(PKCS7_freep) PKCS7 *p7 = NULL;
@@ -266,13 +266,14 @@ static int sign_meta(const uint8_t digest[CFS_DIGEST_SIZE], const char *key_path
         bio = BIO_new_mem_buf(formatted, sizeof(formatted));
         p7 = bio ? PKCS7_sign(NULL, NULL, NULL, bio, flags) : NULL;
         PKCS7_SIGNER_INFO *si =
-                p7 ? PKCS7_sign_add_signer(p7, cert, pkey, EVP_sha256(), flags) : NULL;
+            p7 ? PKCS7_sign_add_signer(p7, cert, pkey, EVP_sha256(), flags) : NULL;
         if (!si)
                 return cfs_error_set(err, EINVAL, "cannot set up the PKCS#7 signature: %s",
                                      ssl_error(e, sizeof(e)));
         r = add_meta_attribute(si, meta);
         if (r < 0)
-                return cfs_error_set(err, -r, "invalid image metadata (name and version: 1-%u "
+                return cfs_error_set(err, -r,
+                                     "invalid image metadata (name and version: 1-%u "
                                      "printable ASCII characters without spaces)",
                                      CFS_SIG_META_TEXT_MAX);
         if (!PKCS7_final(p7, bio, flags))
@@ -385,8 +386,8 @@ static int trust_add_file(struct cfs_trust *t, const char *path, struct cfs_erro
         X509 *c = d2i_X509(NULL, &p, (long)len);
         if (!c || p != (const unsigned char *)data + len) {
                 X509_free(c);
-                return cfs_error_set(err, EBADMSG, "%s: not a PEM or DER certificate: %s",
-                                     path, ssl_error(e, sizeof(e)));
+                return cfs_error_set(err, EBADMSG, "%s: not a PEM or DER certificate: %s", path,
+                                     ssl_error(e, sizeof(e)));
         }
         if ((r = trust_add(t, c, path, err)) < 0)
                 X509_free(c);
@@ -432,8 +433,7 @@ int cfs_trust_load_dir(const char *dir, struct cfs_trust **ret, struct cfs_error
                 return r;
         DIR *d = opendir(dir);
         if (!d)
-                return cfs_error_set(err, errno, "%s: cannot open certificate directory: %m",
-                                     dir);
+                return cfs_error_set(err, errno, "%s: cannot open certificate directory: %m", dir);
         struct dirent *de;
         while ((de = readdir(d))) {
                 if (!cert_file_name(de->d_name))

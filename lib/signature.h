@@ -24,9 +24,9 @@
 #include "error.h"
 #include "tree.h"
 
-#define CFS_SIG_MAX_SIZE (64u * 1024u)  /* larger signature files are refused */
-#define CFS_SIG_META_TEXT_MAX 128u      /* name and version: printable ASCII */
-#define CFS_KEY_ID_SIZE 32u             /* sha256 of the DER SubjectPublicKeyInfo */
+#define CFS_SIG_MAX_SIZE (64u * 1024u) /* larger signature files are refused */
+#define CFS_SIG_META_TEXT_MAX 128u     /* name and version: printable ASCII */
+#define CFS_KEY_ID_SIZE 32u            /* sha256 of the DER SubjectPublicKeyInfo */
 
 struct cfs_sig_meta {
         char name[CFS_SIG_META_TEXT_MAX + 1];
@@ -62,10 +62,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct cfs_trust *, cfs_trust_free);
 size_t cfs_trust_count(const struct cfs_trust *t);
 
 struct cfs_sig_info {
-        char signer[256];                  /* subject of the signer certificate, one line */
-        uint8_t key_id[CFS_KEY_ID_SIZE];   /* sha256 of the signer's public key (SPKI DER) */
+        char signer[256];                /* subject of the signer certificate, one line */
+        uint8_t key_id[CFS_KEY_ID_SIZE]; /* sha256 of the signer's public key (SPKI DER) */
         bool has_meta;
-        struct cfs_sig_meta meta;          /* zero (generation 0) without metadata */
+        struct cfs_sig_meta meta; /* zero (generation 0) without metadata */
 };
 
 /*

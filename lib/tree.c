@@ -180,8 +180,7 @@ struct cfs_node *cfs_tree_lookup(const struct cfs_tree *t, const struct cfs_node
         }
 }
 
-struct cfs_node *cfs_tree_lookup_path(const struct cfs_tree *t, const char *path,
-                                      size_t path_len)
+struct cfs_node *cfs_tree_lookup_path(const struct cfs_tree *t, const char *path, size_t path_len)
 {
         struct cfs_node *n = t->root;
         size_t i = 0;
@@ -335,8 +334,7 @@ struct cfs_node *cfs_node_resolve(struct cfs_node *n)
         return n;
 }
 
-int cfs_tree_walk(struct cfs_tree *t, int (*fn)(struct cfs_node *n, void *userdata),
-                  void *userdata)
+int cfs_tree_walk(struct cfs_tree *t, int (*fn)(struct cfs_node *n, void *userdata), void *userdata)
 {
         struct cfs_node *n = t->root;
         if (!n)
@@ -403,8 +401,7 @@ char *cfs_node_path(const struct cfs_node *n)
 
 /* ---- interned xattrs ---- */
 
-static uint32_t xattr_hash(const char *name, size_t name_len, const void *value,
-                           size_t value_len)
+static uint32_t xattr_hash(const char *name, size_t name_len, const void *value, size_t value_len)
 {
         uint64_t h = XXH3_64bits(name, name_len);
         return (uint32_t)XXH3_64bits_withSeed(value, value_len, h);
@@ -428,8 +425,8 @@ static int xattr_index_grow(struct cfs_tree *t)
         return 0;
 }
 
-int cfs_tree_intern_xattr(struct cfs_tree *t, const char *name, size_t name_len,
-                          const void *value, size_t value_len, uint32_t *ret_id)
+int cfs_tree_intern_xattr(struct cfs_tree *t, const char *name, size_t name_len, const void *value,
+                          size_t value_len, uint32_t *ret_id)
 {
         int r;
 
@@ -441,8 +438,8 @@ int cfs_tree_intern_xattr(struct cfs_tree *t, const char *name, size_t name_len,
                 size_t mask = t->xattr_index_size - 1;
                 for (size_t j = h & mask; t->xattr_index[j]; j = (j + 1) & mask) {
                         const struct cfs_xattr *x = &t->xattrs[t->xattr_index[j] - 1];
-                        if (x->hash == h && x->name_len == name_len &&
-                            x->value_len == value_len && memcmp(x->name, name, name_len) == 0 &&
+                        if (x->hash == h && x->name_len == name_len && x->value_len == value_len &&
+                            memcmp(x->name, name, name_len) == 0 &&
                             (value_len == 0 || memcmp(x->value, value, value_len) == 0)) {
                                 *ret_id = t->xattr_index[j] - 1;
                                 return 0;
@@ -530,8 +527,8 @@ int cfs_node_set_xattr_id(struct cfs_tree *t, struct cfs_node *n, uint32_t id)
         return 0;
 }
 
-int cfs_node_set_xattr(struct cfs_tree *t, struct cfs_node *n, const char *name,
-                       size_t name_len, const void *value, size_t value_len)
+int cfs_node_set_xattr(struct cfs_tree *t, struct cfs_node *n, const char *name, size_t name_len,
+                       const void *value, size_t value_len)
 {
         uint32_t id;
         int r = cfs_tree_intern_xattr(t, name, name_len, value, value_len, &id);
@@ -540,8 +537,7 @@ int cfs_node_set_xattr(struct cfs_tree *t, struct cfs_node *n, const char *name,
         return cfs_node_set_xattr_id(t, n, id);
 }
 
-int cfs_node_remove_xattr(struct cfs_tree *t, struct cfs_node *n, const char *name,
-                          size_t name_len)
+int cfs_node_remove_xattr(struct cfs_tree *t, struct cfs_node *n, const char *name, size_t name_len)
 {
         int i = node_find_xattr(t, n, name, name_len);
         if (i < 0)

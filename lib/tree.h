@@ -42,31 +42,31 @@
 
 /* A tree-wide interned xattr: the same (name, value) pair has the same id. */
 struct cfs_xattr {
-        const char *name;      /* NUL-terminated full name, e.g. "security.selinux" */
-        const uint8_t *value;  /* value bytes (not terminated) */
-        uint32_t hash;         /* hash of name and value, for the intern table */
+        const char *name;     /* NUL-terminated full name, e.g. "security.selinux" */
+        const uint8_t *value; /* value bytes (not terminated) */
+        uint32_t hash;        /* hash of name and value, for the intern table */
         uint16_t value_len;
         uint8_t name_len;
 };
 
 struct cfs_node {
-        struct cfs_node *parent;     /* root: NULL */
-        struct cfs_node **children;  /* directories: children incl. hard-link entries */
-        struct cfs_node *link;       /* hard-link entry: the node it names; else NULL */
-        const char *name;            /* component, NUL-terminated ("" for the root) */
-        const char *payload;         /* symlink target, backing path, or NULL (absent) */
-        const uint8_t *content;      /* inline content (size bytes) or NULL (absent) */
-        uint32_t *xattrs;            /* ids into tree->xattrs, in insertion order */
-        uint64_t size;               /* st_size (dump SIZE) */
+        struct cfs_node *parent;    /* root: NULL */
+        struct cfs_node **children; /* directories: children incl. hard-link entries */
+        struct cfs_node *link;      /* hard-link entry: the node it names; else NULL */
+        const char *name;           /* component, NUL-terminated ("" for the root) */
+        const char *payload;        /* symlink target, backing path, or NULL (absent) */
+        const uint8_t *content;     /* inline content (size bytes) or NULL (absent) */
+        uint32_t *xattrs;           /* ids into tree->xattrs, in insertion order */
+        uint64_t size;              /* st_size (dump SIZE) */
         int64_t mtime_sec;
         uint32_t mtime_nsec;
-        uint32_t mode;               /* st_mode incl. file type */
+        uint32_t mode; /* st_mode incl. file type */
         uint32_t nlink, uid, gid, rdev;
         uint32_t n_children, alloc_children;
-        uint32_t index;              /* creation order, 0 = root; free for users after that */
+        uint32_t index; /* creation order, 0 = root; free for users after that */
         uint16_t n_xattrs, alloc_xattrs;
         uint8_t name_len;
-        bool has_digest : 1;         /* digest[] is the fs-verity digest of the content */
+        bool has_digest : 1; /* digest[] is the fs-verity digest of the content */
         bool children_sorted : 1;
         uint8_t digest[CFS_DIGEST_SIZE];
 };
@@ -115,8 +115,7 @@ struct cfs_node *cfs_tree_lookup(const struct cfs_tree *t, const struct cfs_node
  * Resolve an absolute or relative (to the root) path. Repeated slashes are
  * skipped, "." and ".." are not interpreted. NULL if not found.
  */
-struct cfs_node *cfs_tree_lookup_path(const struct cfs_tree *t, const char *path,
-                                      size_t path_len);
+struct cfs_node *cfs_tree_lookup_path(const struct cfs_tree *t, const char *path, size_t path_len);
 
 /*
  * Sort every directory's children by name (bytewise, memcmp, shorter prefix
@@ -139,8 +138,8 @@ static inline bool cfs_node_is_hardlink(const struct cfs_node *n)
  * Interned xattrs. cfs_tree_intern_xattr() returns the id of (name, value),
  * adding it if new. Name: 1..255 bytes, no NUL; value <= 65535 bytes.
  */
-int cfs_tree_intern_xattr(struct cfs_tree *t, const char *name, size_t name_len,
-                          const void *value, size_t value_len, uint32_t *ret_id);
+int cfs_tree_intern_xattr(struct cfs_tree *t, const char *name, size_t name_len, const void *value,
+                          size_t value_len, uint32_t *ret_id);
 const struct cfs_xattr *cfs_tree_xattr(const struct cfs_tree *t, uint32_t id);
 size_t cfs_tree_n_xattrs(const struct cfs_tree *t);
 
@@ -149,8 +148,8 @@ size_t cfs_tree_n_xattrs(const struct cfs_tree *t);
  * (composefs semantics: the last one wins). Does not apply the dump parser's
  * per-line budget (§14.7); that is the parser's job.
  */
-int cfs_node_set_xattr(struct cfs_tree *t, struct cfs_node *n, const char *name,
-                       size_t name_len, const void *value, size_t value_len);
+int cfs_node_set_xattr(struct cfs_tree *t, struct cfs_node *n, const char *name, size_t name_len,
+                       const void *value, size_t value_len);
 /* Same, with an already interned id. */
 int cfs_node_set_xattr_id(struct cfs_tree *t, struct cfs_node *n, uint32_t id);
 /* Remove xattr @name from @n; returns 0 if removed, -ENODATA if absent. */

@@ -15,12 +15,12 @@ static const struct {
         int (*run)(int argc, char **argv);
         const char *summary;
 } commands[] = {
-        {"mkimage", cmd_mkimage, "build a composefs image from a directory or a dump file"},
-        {"dump", cmd_dump, "print an image as a composefs dump file"},
-        {"check", cmd_check, "validate an untrusted image"},
-        {"digest", cmd_digest, "print fs-verity sha256 digests of files"},
-        {"sign", cmd_sign, "sign the digest of an image (PKCS#7, as fsverity sign)"},
-        {"verify", cmd_verify, "check an image signature against trusted certificates"},
+    {"mkimage", cmd_mkimage, "build a composefs image from a directory or a dump file"},
+    {"dump", cmd_dump, "print an image as a composefs dump file"},
+    {"check", cmd_check, "validate an untrusted image"},
+    {"digest", cmd_digest, "print fs-verity sha256 digests of files"},
+    {"sign", cmd_sign, "sign the digest of an image (PKCS#7, as fsverity sign)"},
+    {"verify", cmd_verify, "check an image signature against trusted certificates"},
 };
 
 static void usage(FILE *f)

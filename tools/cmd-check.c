@@ -53,10 +53,10 @@ static int check_one(const char *path, struct cfs_image_info *info, char *msg, s
 int cmd_check(int argc, char **argv)
 {
         static const struct option options[] = {
-                {"json", no_argument, NULL, 'j'},
-                {"quiet", no_argument, NULL, 'q'},
-                {"help", no_argument, NULL, 'h'},
-                {},
+            {"json", no_argument, NULL, 'j'},
+            {"quiet", no_argument, NULL, 'q'},
+            {"help", no_argument, NULL, 'h'},
+            {},
         };
         bool json = false, quiet = false;
         int c, ret = CFS_EXIT_OK;
@@ -102,7 +102,8 @@ int cmd_check(int argc, char **argv)
                 } else if (r < 0) {
                         log_error("%s: invalid composefs image: %s", argv[i], msg);
                 } else if (!quiet) {
-                        printf("%s: valid composefs image (%" PRIu64 " inodes, format version %" PRIu32 ")\n",
+                        printf("%s: valid composefs image (%" PRIu64
+                               " inodes, format version %" PRIu32 ")\n",
                                argv[i], info.inos, info.composefs_version);
                 }
         }

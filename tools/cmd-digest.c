@@ -28,10 +28,10 @@ static void digest_usage(FILE *f)
 int cmd_digest(int argc, char **argv)
 {
         static const struct option options[] = {
-                {"compact", no_argument, NULL, 'c'},
-                {"json", no_argument, NULL, 'j'},
-                {"help", no_argument, NULL, 'h'},
-                {},
+            {"compact", no_argument, NULL, 'c'},
+            {"json", no_argument, NULL, 'j'},
+            {"help", no_argument, NULL, 'h'},
+            {},
         };
         bool compact = false, json = false;
         int c, ret = CFS_EXIT_OK;

@@ -40,8 +40,8 @@ static int open_image(const char *path, struct cfs_image **ret)
 int cmd_dump(int argc, char **argv)
 {
         static const struct option options[] = {
-                {"help", no_argument, NULL, 'h'},
-                {},
+            {"help", no_argument, NULL, 'h'},
+            {},
         };
         struct cfs_error err = {};
         int c, r;

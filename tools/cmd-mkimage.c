@@ -38,23 +38,22 @@ struct mkimage_args {
 
 static void mkimage_usage(FILE *f)
 {
-        fprintf(f,
-                "Usage: cfsroot mkimage [OPTIONS] DIR IMAGE\n"
-                "       cfsroot mkimage [OPTIONS] --from-dump DUMP IMAGE\n\n"
-                "Build a composefs image (EROFS metadata image) from a directory tree or\n"
-                "from a composefs dump file ('-' reads the dump from stdin).\n\n"
-                "  --store STORE      copy file contents into the object store STORE\n"
-                "                     (STORE/objects/ab/<62 hex>, fs-verity enabled where\n"
-                "                     the file system supports it)\n"
-                "  --from-dump        SOURCE is a composefs dump file\n"
-                "  --lax              parse the dump like mkcomposefs without CFS_PARSE_STRICT\n"
-                "  --print-digest     print the image's fs-verity digest on stdout\n"
-                "  --min-version N    lowest composefs format version (default 0)\n"
-                "  --max-version N    highest composefs format version (default 1)\n"
-                "  --threads N        hashing threads (default: all CPUs)\n"
-                "  --json             print a JSON summary on stdout\n"
-                "  -q, --quiet        no summary on stderr\n"
-                "  -h, --help         show this help\n");
+        fprintf(f, "Usage: cfsroot mkimage [OPTIONS] DIR IMAGE\n"
+                   "       cfsroot mkimage [OPTIONS] --from-dump DUMP IMAGE\n\n"
+                   "Build a composefs image (EROFS metadata image) from a directory tree or\n"
+                   "from a composefs dump file ('-' reads the dump from stdin).\n\n"
+                   "  --store STORE      copy file contents into the object store STORE\n"
+                   "                     (STORE/objects/ab/<62 hex>, fs-verity enabled where\n"
+                   "                     the file system supports it)\n"
+                   "  --from-dump        SOURCE is a composefs dump file\n"
+                   "  --lax              parse the dump like mkcomposefs without CFS_PARSE_STRICT\n"
+                   "  --print-digest     print the image's fs-verity digest on stdout\n"
+                   "  --min-version N    lowest composefs format version (default 0)\n"
+                   "  --max-version N    highest composefs format version (default 1)\n"
+                   "  --threads N        hashing threads (default: all CPUs)\n"
+                   "  --json             print a JSON summary on stdout\n"
+                   "  -q, --quiet        no summary on stderr\n"
+                   "  -h, --help         show this help\n");
 }
 
 static int parse_uint(const char *s, unsigned max, unsigned *ret)
@@ -70,20 +69,28 @@ static int parse_uint(const char *s, unsigned max, unsigned *ret)
 
 static int mkimage_parse_args(int argc, char **argv, struct mkimage_args *a)
 {
-        enum { OPT_STORE = 256, OPT_FROM_DUMP, OPT_LAX, OPT_PRINT_DIGEST, OPT_MIN, OPT_MAX,
-               OPT_THREADS, OPT_JSON };
+        enum {
+                OPT_STORE = 256,
+                OPT_FROM_DUMP,
+                OPT_LAX,
+                OPT_PRINT_DIGEST,
+                OPT_MIN,
+                OPT_MAX,
+                OPT_THREADS,
+                OPT_JSON
+        };
         static const struct option options[] = {
-                {"store", required_argument, NULL, OPT_STORE},
-                {"from-dump", no_argument, NULL, OPT_FROM_DUMP},
-                {"lax", no_argument, NULL, OPT_LAX},
-                {"print-digest", no_argument, NULL, OPT_PRINT_DIGEST},
-                {"min-version", required_argument, NULL, OPT_MIN},
-                {"max-version", required_argument, NULL, OPT_MAX},
-                {"threads", required_argument, NULL, OPT_THREADS},
-                {"json", no_argument, NULL, OPT_JSON},
-                {"quiet", no_argument, NULL, 'q'},
-                {"help", no_argument, NULL, 'h'},
-                {},
+            {"store", required_argument, NULL, OPT_STORE},
+            {"from-dump", no_argument, NULL, OPT_FROM_DUMP},
+            {"lax", no_argument, NULL, OPT_LAX},
+            {"print-digest", no_argument, NULL, OPT_PRINT_DIGEST},
+            {"min-version", required_argument, NULL, OPT_MIN},
+            {"max-version", required_argument, NULL, OPT_MAX},
+            {"threads", required_argument, NULL, OPT_THREADS},
+            {"json", no_argument, NULL, OPT_JSON},
+            {"quiet", no_argument, NULL, 'q'},
+            {"help", no_argument, NULL, 'h'},
+            {},
         };
         bool min_given = false, max_given = false;
         int c;
@@ -105,8 +112,8 @@ static int mkimage_parse_args(int argc, char **argv, struct mkimage_args *a)
                         break;
                 case OPT_MIN:
                 case OPT_MAX:
-                        if (parse_uint(optarg, UINT_MAX, c == OPT_MIN ? &a->opts.min_version
-                                                                      : &a->opts.max_version) <
+                        if (parse_uint(optarg, UINT_MAX,
+                                       c == OPT_MIN ? &a->opts.min_version : &a->opts.max_version) <
                             0) {
                                 log_error("invalid version '%s'", optarg);
                                 return -EINVAL;
@@ -171,10 +178,10 @@ static void scan_progress(const struct cfs_scan_progress *p, void *userdata)
 {
         double start = *(double *)userdata, el = now_sec() - start;
         char b1[32], b2[32];
-        progress_update("scanning: %" PRIu64 " entries, %" PRIu64 " files, %s of %s hashed (%.0f MB/s)",
-                        p->entries, p->files_hashed, format_bytes(p->bytes_hashed, b1),
-                        format_bytes(p->bytes_total, b2),
-                        el > 0 ? (double)p->bytes_hashed / el / 1e6 : 0.0);
+        progress_update(
+            "scanning: %" PRIu64 " entries, %" PRIu64 " files, %s of %s hashed (%.0f MB/s)",
+            p->entries, p->files_hashed, format_bytes(p->bytes_hashed, b1),
+            format_bytes(p->bytes_total, b2), el > 0 ? (double)p->bytes_hashed / el / 1e6 : 0.0);
 }
 
 static int load_tree(const struct mkimage_args *a, struct cfs_tree **ret,
@@ -196,8 +203,8 @@ static int load_tree(const struct mkimage_args *a, struct cfs_tree **ret,
                         }
                         in = fd;
                 }
-                r = cfs_dump_parse_fd(in, strcmp(a->source, "-") ? a->source : "<stdin>", &o,
-                                      ret, &err);
+                r = cfs_dump_parse_fd(in, strcmp(a->source, "-") ? a->source : "<stdin>", &o, ret,
+                                      &err);
                 if (r < 0)
                         log_error("%s", cfs_error_text(&err, r));
                 return r;
@@ -213,10 +220,10 @@ static int load_tree(const struct mkimage_args *a, struct cfs_tree **ret,
         }
         double start = now_sec();
         struct cfs_scan_options so = {
-                .store = store,
-                .threads = a->threads,
-                .progress = scan_progress,
-                .userdata = &start,
+            .store = store,
+            .threads = a->threads,
+            .progress = scan_progress,
+            .userdata = &start,
         };
         r = cfs_scan_dir(a->source, &so, ret, result, &err);
         progress_done();
@@ -225,8 +232,8 @@ static int load_tree(const struct mkimage_args *a, struct cfs_tree **ret,
         return r;
 }
 
-static void print_json(const struct mkimage_args *a, const char *hex, uint64_t size,
-                       size_t entries, const struct cfs_scan_result *sr)
+static void print_json(const struct mkimage_args *a, const char *hex, uint64_t size, size_t entries,
+                       const struct cfs_scan_result *sr)
 {
         printf("{\"image\":");
         json_print_string(stdout, a->image);

@@ -52,14 +52,14 @@ static int sign_parse_args(int argc, char **argv, struct sign_args *a)
 {
         enum { OPT_KEY = 256, OPT_CERT, OPT_DIGEST, OPT_NAME, OPT_VERSION, OPT_GEN };
         static const struct option options[] = {
-                {"key", required_argument, NULL, OPT_KEY},
-                {"cert", required_argument, NULL, OPT_CERT},
-                {"digest", required_argument, NULL, OPT_DIGEST},
-                {"name", required_argument, NULL, OPT_NAME},
-                {"version", required_argument, NULL, OPT_VERSION},
-                {"generation", required_argument, NULL, OPT_GEN},
-                {"help", no_argument, NULL, 'h'},
-                {},
+            {"key", required_argument, NULL, OPT_KEY},
+            {"cert", required_argument, NULL, OPT_CERT},
+            {"digest", required_argument, NULL, OPT_DIGEST},
+            {"name", required_argument, NULL, OPT_NAME},
+            {"version", required_argument, NULL, OPT_VERSION},
+            {"generation", required_argument, NULL, OPT_GEN},
+            {"help", no_argument, NULL, 'h'},
+            {},
         };
         char *end;
         int c;

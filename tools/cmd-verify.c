@@ -21,7 +21,8 @@
 
 static void verify_usage(FILE *f)
 {
-        fprintf(f, "Usage: cfsroot verify --certs DIR|FILE --signature SIGFILE [--json] IMAGE|--digest HEX\n\n"
+        fprintf(f, "Usage: cfsroot verify --certs DIR|FILE --signature SIGFILE [--json] "
+                   "IMAGE|--digest HEX\n\n"
                    "Check that SIGFILE is a valid signature of the fs-verity digest of IMAGE (or\n"
                    "the given digest) by one of the trusted certificates. Exit 0 if it is.\n");
 }
@@ -65,8 +66,8 @@ static void print_result(const char *what, const uint8_t digest[CFS_DIGEST_SIZE]
                 printf(",\"generation\":%" PRIu64 "}\n", info->meta.generation);
                 return;
         }
-        printf("%s: signature OK\n  digest     %s\n  signer     %s\n  key        sha256:%s\n",
-               what, hex, info->signer, key);
+        printf("%s: signature OK\n  digest     %s\n  signer     %s\n  key        sha256:%s\n", what,
+               hex, info->signer, key);
         if (info->has_meta)
                 printf("  image      %s %s\n", info->meta.name, info->meta.version);
         printf("  generation %" PRIu64 "%s\n", info->meta.generation,
@@ -76,12 +77,9 @@ static void print_result(const char *what, const uint8_t digest[CFS_DIGEST_SIZE]
 int cmd_verify(int argc, char **argv)
 {
         static const struct option options[] = {
-                {"certs", required_argument, NULL, 'c'},
-                {"signature", required_argument, NULL, 's'},
-                {"digest", required_argument, NULL, 'd'},
-                {"json", no_argument, NULL, 'j'},
-                {"help", no_argument, NULL, 'h'},
-                {},
+            {"certs", required_argument, NULL, 'c'},  {"signature", required_argument, NULL, 's'},
+            {"digest", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
+            {"help", no_argument, NULL, 'h'},         {},
         };
         const char *certs = NULL, *sigfile = NULL, *hex = NULL;
         bool json = false;
@@ -129,8 +127,8 @@ int cmd_verify(int argc, char **argv)
         struct cfs_error err = {};
         r = cfs_verify_digest(trust, digest, (const uint8_t *)sig, sig_len, &info, &err);
         if (r < 0)
-                return log_cfs_error(r, &err, "%s: signature %s rejected",
-                                     image ? image : hex, sigfile);
+                return log_cfs_error(r, &err, "%s: signature %s rejected", image ? image : hex,
+                                     sigfile);
         print_result(image ? image : hex, digest, &info, json);
         return CFS_EXIT_OK;
 }

@@ -14,8 +14,8 @@
 /* Exit codes of cfsroot (documented in docs/cfsroot.1.md). */
 enum {
         CFS_EXIT_OK = 0,
-        CFS_EXIT_FAILURE = 1,  /* operation failed (I/O, invalid input, …) */
-        CFS_EXIT_USAGE = 2,    /* bad command line */
+        CFS_EXIT_FAILURE = 1, /* operation failed (I/O, invalid input, …) */
+        CFS_EXIT_USAGE = 2,   /* bad command line */
 };
 
 extern const char *program_name;

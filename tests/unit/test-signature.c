@@ -191,7 +191,8 @@ static void test_metadata(void **state)
         (void)state;
         char key[4096], cert[4096];
         key_paths("rsa", key, cert);
-        struct cfs_sig_meta meta = {.name = "appliance-os", .version = "2026.11.1", .generation = 7};
+        struct cfs_sig_meta meta = {
+            .name = "appliance-os", .version = "2026.11.1", .generation = 7};
         uint8_t *sig = NULL;
         size_t len = 0;
         struct cfs_error err = {};
@@ -303,7 +304,8 @@ static void test_rejections(void **state)
                         if (rr != 0)
                                 continue;
                         if (i >= value_start)
-                                fail_msg("flip of bit %u at %zu (signature value) accepted", bit, i);
+                                fail_msg("flip of bit %u at %zu (signature value) accepted", bit,
+                                         i);
                         assert_memory_equal(mut.key_id, good.key_id, CFS_KEY_ID_SIZE);
                         assert_false(mut.has_meta);
                 }
@@ -362,11 +364,11 @@ static void test_trust_store(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_fsverity_interop_rsa),
-                cmocka_unit_test(test_fsverity_interop_ecdsa),
-                cmocka_unit_test(test_metadata),
-                cmocka_unit_test(test_rejections),
-                cmocka_unit_test(test_trust_store),
+            cmocka_unit_test(test_fsverity_interop_rsa),
+            cmocka_unit_test(test_fsverity_interop_ecdsa),
+            cmocka_unit_test(test_metadata),
+            cmocka_unit_test(test_rejections),
+            cmocka_unit_test(test_trust_store),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -184,11 +184,9 @@ static void test_walk_and_links(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_add_lookup),
-                cmocka_unit_test(test_many_and_sort),
-                cmocka_unit_test(test_name_cmp),
-                cmocka_unit_test(test_xattrs),
-                cmocka_unit_test(test_walk_and_links),
+            cmocka_unit_test(test_add_lookup),     cmocka_unit_test(test_many_and_sort),
+            cmocka_unit_test(test_name_cmp),       cmocka_unit_test(test_xattrs),
+            cmocka_unit_test(test_walk_and_links),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
