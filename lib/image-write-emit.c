@@ -94,8 +94,6 @@ static void emit_head(const struct cfs_writer *w, struct wout *o)
 
 /* ---- directory blocks (§7) ---- */
 
-#define DIR_MAX_ENTRIES (CFS_BLOCK_SIZE / (CFS_DIRENT_SIZE + 1) + 1)
-
 static int dent_target(const struct cfs_writer *w, const struct wdent *e, uint32_t *bfs)
 {
         *bfs = e->bfs;
@@ -135,11 +133,10 @@ static int emit_dir_block(const struct cfs_writer *w, struct wout *o, const stru
         return 0;
 }
 
-/* Write either the full dirent blocks (data area) or only the inline tail. */
-static int emit_dir(const struct cfs_writer *w, struct wout *o, uint32_t i, bool tail_only,
-                    bool spilled)
+/* The dirent blocks of directory @i that go to the data area. */
+static int emit_dir_blocks(const struct cfs_writer *w, struct wout *o, uint32_t i)
 {
-        struct wdent ents[DIR_MAX_ENTRIES];
+        struct wdent ents[W_DIR_MAX_ENTRIES];
         struct wdent_iter it;
         uint32_t n = 0, b = 0;
         int r;
@@ -148,11 +145,9 @@ static int emit_dir(const struct cfs_writer *w, struct wout *o, uint32_t i, bool
         while (w_dent_next(&it, &ents[n])) {
                 uint32_t cost = CFS_DIRENT_SIZE + ents[n].name_len;
                 if (b + cost > CFS_BLOCK_SIZE) {
-                        if (!tail_only) {
-                                r = emit_dir_block(w, o, ents, n, true);
-                                if (r < 0)
-                                        return r;
-                        }
+                        r = emit_dir_block(w, o, ents, n, true);
+                        if (r < 0)
+                                return r;
                         ents[0] = ents[n];
                         n = 0;
                         b = 0;
@@ -160,10 +155,9 @@ static int emit_dir(const struct cfs_writer *w, struct wout *o, uint32_t i, bool
                 b += cost;
                 n++;
         }
-        bool inline_tail = b <= CFS_BLOCK_SIZE / 2 && !spilled;
-        if (inline_tail != tail_only)
-                return 0;
-        return emit_dir_block(w, o, ents, n, !inline_tail);
+        if (b <= CFS_BLOCK_SIZE / 2 && !w_bit(w->spilled, i))
+                return 0; /* the last block is the inline tail */
+        return emit_dir_block(w, o, ents, n, true);
 }
 
 /* ---- inodes (§6.5) ---- */
@@ -209,14 +203,15 @@ static void emit_inode(const struct cfs_writer *w, struct wout *o, uint32_t i,
         w_out_bytes(o, b, s->isize);
 }
 
-static int emit_tail(const struct cfs_writer *w, struct wout *o, uint32_t i, const struct wshape *s)
+static int emit_tail(const struct cfs_writer *w, struct wout *o, uint32_t i, const struct wshape *s,
+                     const struct wdent *last)
 {
         const struct cfs_node *n = w->bfs[i];
 
         if (s->tail == 0)
                 return 0;
         if (S_ISDIR(s->mode))
-                return emit_dir(w, o, i, true, false);
+                return emit_dir_block(w, o, last, s->n_last, false);
         if (S_ISLNK(s->mode))
                 w_out_bytes(o, n->payload, s->tail);
         else if (s->external)
@@ -229,10 +224,11 @@ static int emit_tail(const struct cfs_writer *w, struct wout *o, uint32_t i, con
 static int emit_inodes(struct cfs_writer *w, struct wout *o)
 {
         uint64_t blkaddr = w->data_start / CFS_BLOCK_SIZE;
+        struct wdent last[W_DIR_MAX_ENTRIES];
         struct wshape s;
 
         for (uint32_t i = 0; i < w->n_inodes; i++) {
-                int r = w_shape(w, i, &s);
+                int r = w_shape(w, i, &s, last);
                 if (r < 0)
                         return r;
                 w_shape_finish(&s, w_bit(w->spilled, i));
@@ -241,7 +237,7 @@ static int emit_inodes(struct cfs_writer *w, struct wout *o)
                         return r;
                 emit_inode(w, o, i, &s, (uint32_t)blkaddr);
                 w_emit_xattr_area(w, o, i);
-                r = emit_tail(w, o, i, &s);
+                r = emit_tail(w, o, i, &s, last);
                 if (r < 0)
                         return r;
                 blkaddr += s.n_blocks;
@@ -259,8 +255,6 @@ static int emit_data_one(const struct cfs_writer *w, struct wout *o, uint32_t i,
         const struct cfs_node *n = w->bfs[i];
         uint64_t bytes = s->n_blocks * CFS_BLOCK_SIZE;
 
-        if (S_ISDIR(s->mode))
-                return emit_dir(w, o, i, false, w_bit(w->spilled, i));
         if (S_ISLNK(s->mode)) {
                 w_out_bytes(o, n->payload, s->size);
                 w_out_fill(o, 0, bytes - s->size);
@@ -279,16 +273,18 @@ static int emit_data(struct cfs_writer *w, struct wout *o)
         struct wshape s;
 
         for (uint32_t i = 0; i < w->n_inodes; i++) {
-                uint32_t fmt = w->bfs[i]->mode & S_IFMT;
-                if (fmt != S_IFDIR && fmt != S_IFREG && fmt != S_IFLNK)
-                        continue; /* no data blocks possible */
-                int r = w_shape(w, i, &s);
-                if (r < 0)
-                        return r;
-                w_shape_finish(&s, w_bit(w->spilled, i));
-                if (s.n_blocks == 0)
+                int r;
+                if (!w_bit(w->has_blocks, i))
                         continue;
-                r = emit_data_one(w, o, i, &s);
+                if (S_ISDIR(w->bfs[i]->mode)) {
+                        r = emit_dir_blocks(w, o, i);
+                } else {
+                        r = w_shape(w, i, &s, NULL);
+                        if (r < 0)
+                                return r;
+                        w_shape_finish(&s, w_bit(w->spilled, i));
+                        r = emit_data_one(w, o, i, &s);
+                }
                 if (r < 0)
                         return r;
                 if (o->error)

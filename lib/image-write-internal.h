@@ -99,6 +99,7 @@ struct wshape {
         uint32_t nlink;
         uint32_t mode;
         uint16_t n_shared; /* shared refs in the xattr area */
+        uint32_t n_last;   /* directories: entries in the last block (see w_shape) */
         uint8_t chunkbits; /* external files */
         bool extended;
         bool external;
@@ -107,6 +108,11 @@ struct wshape {
 struct wlink {
         const struct cfs_node *node; /* hard-link target, NULL = empty slot */
         uint32_t bfs;
+};
+
+struct wcslot {
+        uint32_t pair; /* pair index + 1, 0 = empty */
+        uint32_t hash;
 };
 
 struct witem {
@@ -134,7 +140,8 @@ struct cfs_writer {
         uint32_t *parent;      /* bfs index of the parent (root: 0) */
         uint32_t *first_child; /* directories: bfs index of the first non-link child */
         uint32_t *nid;
-        uint8_t *spilled; /* bitmap: tail moved out of line (§6.4) */
+        uint8_t *spilled;    /* bitmap: tail moved out of line (§6.4) */
+        uint8_t *has_blocks; /* bitmap: the inode owns data blocks (§12) */
 
         /* hard-link targets -> bfs index (open addressing by pointer) */
         struct wlink *links;
@@ -150,8 +157,9 @@ struct cfs_writer {
         size_t tree_pair_size;
         uint32_t *esc_pair; /* tree xattr id -> XK_ESC pair index + 1 */
         size_t esc_pair_size;
-        uint32_t *chash; /* metacopy/redirect pairs by content: pair index + 1 */
+        struct wcslot *chash; /* metacopy/redirect pairs by content */
         size_t chash_size, chash_n;
+        size_t n_external; /* external files: sizes the content table */
         uint32_t consts[XC_COUNT];
         struct witem *scratch;
         size_t n_scratch, alloc_scratch;
@@ -184,7 +192,11 @@ uint64_t w_size(const struct cfs_writer *w, const struct cfs_node *n);
 bool w_is_external(const struct cfs_writer *w, const struct cfs_node *n);
 void w_dent_init(struct wdent_iter *it, const struct cfs_writer *w, uint32_t self);
 bool w_dent_next(struct wdent_iter *it, struct wdent *d);
-int w_shape(struct cfs_writer *w, uint32_t i, struct wshape *s);
+/* Most entries one dirent block can hold (each costs at least 13 bytes). */
+#define W_DIR_MAX_ENTRIES (CFS_BLOCK_SIZE / (CFS_DIRENT_SIZE + 1) + 1)
+/* Shape of inode @i before placement. For directories, @last (W_DIR_MAX_ENTRIES
+ * entries, may be NULL) receives the entries of the last block. */
+int w_shape(struct cfs_writer *w, uint32_t i, struct wshape *s, struct wdent *last);
 void w_shape_finish(struct wshape *s, bool spilled);
 uint32_t w_chunk_format(const struct wshape *s);
 int w_layout(struct cfs_writer *w);
@@ -217,4 +229,9 @@ void w_emit_shared_table(const struct cfs_writer *w, struct wout *o);
 static inline bool w_bit(const uint8_t *map, uint32_t i)
 {
         return (map[i / 8] >> (i % 8)) & 1u;
+}
+
+static inline void w_set_bit(uint8_t *map, uint32_t i)
+{
+        map[i / 8] |= (uint8_t)(1u << (i % 8));
 }

@@ -92,25 +92,34 @@ bool w_dent_next(struct wdent_iter *it, struct wdent *d)
 
 /* ---- shapes (§6.1, §6.2, §9.2) ---- */
 
-/* Dirent blocking (§7): n_blocks, tail, i_size and the recomputed nlink. */
-static void dir_shape(const struct cfs_writer *w, uint32_t i, struct wshape *s)
+/* Dirent blocking (§7): n_blocks, tail, i_size and the recomputed nlink; @last
+ * (optional) collects the entries of the last block. */
+static void dir_shape(const struct cfs_writer *w, uint32_t i, struct wshape *s, struct wdent *last)
 {
         struct wdent_iter it;
-        struct wdent e;
+        struct wdent tmp, *e = last ? &last[0] : &tmp;
         uint64_t full = 0;
-        uint32_t b = 0, subdirs = 0;
+        uint32_t b = 0, n = 0, subdirs = 0;
 
         w_dent_init(&it, w, i);
-        while (w_dent_next(&it, &e)) {
-                uint32_t cost = CFS_DIRENT_SIZE + e.name_len;
+        while (w_dent_next(&it, e)) {
+                uint32_t cost = CFS_DIRENT_SIZE + e->name_len;
                 if (b + cost > CFS_BLOCK_SIZE) {
                         full++;
                         b = 0;
+                        if (last) {
+                                last[0] = *e;
+                                n = 0;
+                        }
                 }
                 b += cost;
-                if (e.node && !e.node->link && S_ISDIR(e.node->mode))
+                n++;
+                if (e->node && !e->node->link && S_ISDIR(e->node->mode))
                         subdirs++;
+                if (last)
+                        e = &last[n];
         }
+        s->n_last = n;
         if (b > CFS_BLOCK_SIZE / 2) {
                 full++;
                 b = 0;
@@ -168,7 +177,7 @@ static int symlink_shape(struct cfs_writer *w, const struct cfs_node *n, struct 
 }
 
 /* Shape before placement; w_shape_finish() applies the §6.4 out-of-line decision. */
-int w_shape(struct cfs_writer *w, uint32_t i, struct wshape *s)
+int w_shape(struct cfs_writer *w, uint32_t i, struct wshape *s, struct wdent *last)
 {
         const struct cfs_node *n = w->bfs[i];
         uint64_t xsize, cmp_size;
@@ -183,7 +192,7 @@ int w_shape(struct cfs_writer *w, uint32_t i, struct wshape *s)
         cmp_size = s->size;
         switch (s->mode & S_IFMT) {
         case S_IFDIR:
-                dir_shape(w, i, s);
+                dir_shape(w, i, s, last);
                 cmp_size = s->size;
                 break;
         case S_IFLNK:
@@ -256,13 +265,15 @@ int w_layout(struct cfs_writer *w)
         struct wshape s;
 
         for (uint32_t i = 0; i < w->n_inodes; i++) {
-                int r = w_shape(w, i, &s);
+                int r = w_shape(w, i, &s, NULL);
                 if (r < 0)
                         return r;
                 bool spill = place(&pos, &s);
                 w_shape_finish(&s, spill);
                 if (spill)
-                        w->spilled[i / 8] |= (uint8_t)(1u << (i % 8));
+                        w_set_bit(w->spilled, i);
+                if (s.n_blocks)
+                        w_set_bit(w->has_blocks, i);
                 if (pos / CFS_SLOT_SIZE > UINT32_MAX)
                         return cfs_error_set(w->err, EFBIG,
                                              "cannot write file: File too large (inode table)");

@@ -148,12 +148,12 @@ static int bstr2_cmp(const struct bstr2 *a, const struct bstr2 *b)
 
 /* ---- the pair table ---- */
 
-static uint64_t content_hash(const struct cfs_writer *w, uint8_t kind, uint32_t ref)
+static uint32_t content_hash(const struct cfs_writer *w, uint8_t kind, uint32_t ref)
 {
         const struct cfs_node *n = w->bfs[ref];
         if (kind == XK_METACOPY)
-                return XXH3_64bits_withSeed(n->digest, CFS_DIGEST_SIZE, kind);
-        return XXH3_64bits_withSeed(n->payload, strlen(n->payload), kind);
+                return (uint32_t)XXH3_64bits_withSeed(n->digest, CFS_DIGEST_SIZE, kind);
+        return (uint32_t)XXH3_64bits_withSeed(n->payload, strlen(n->payload), kind);
 }
 
 static bool content_eq(const struct cfs_writer *w, const struct wpair *p, uint8_t kind,
@@ -167,25 +167,38 @@ static bool content_eq(const struct cfs_writer *w, const struct wpair *p, uint8_
         return strcmp(a->payload, b->payload) == 0;
 }
 
-static uint32_t *chash_slot(const struct cfs_writer *w, uint32_t *tab, size_t size, uint8_t kind,
-                            uint32_t ref)
+/* Slot holding (kind, ref)'s content, or the empty slot where it belongs. The
+ * stored hash keeps probes away from the nodes (cache misses) until it matches. */
+static struct wcslot *chash_slot(const struct cfs_writer *w, struct wcslot *tab, size_t size,
+                                 uint32_t hash, uint8_t kind, uint32_t ref)
 {
         size_t mask = size - 1;
-        for (size_t j = content_hash(w, kind, ref) & mask;; j = (j + 1) & mask)
-                if (!tab[j] || content_eq(w, &w->pairs[tab[j] - 1], kind, ref))
-                        return &tab[j];
+        for (size_t j = hash & mask;; j = (j + 1) & mask) {
+                struct wcslot *s = &tab[j];
+                if (!s->pair ||
+                    (s->hash == hash && content_eq(w, &w->pairs[s->pair - 1], kind, ref)))
+                        return s;
+        }
 }
 
+/* Grow to keep the load at most 3/4; the first call sizes for all external files. */
 static int chash_grow(struct cfs_writer *w)
 {
         size_t size = w->chash_size ? w->chash_size * 2 : 1024;
-        uint32_t *tab = calloc(size, sizeof(*tab));
+        while (!w->chash_size && size < SIZE_MAX / 8 && size * 3 < w->n_external * 2 * 4)
+                size *= 2;
+        struct wcslot *tab = calloc(size, sizeof(*tab));
         if (!tab)
                 return -ENOMEM;
+        size_t mask = size - 1;
         for (size_t i = 0; i < w->chash_size; i++) {
-                uint32_t v = w->chash[i];
-                if (v)
-                        *chash_slot(w, tab, size, w->pairs[v - 1].kind, w->pairs[v - 1].ref) = v;
+                const struct wcslot *s = &w->chash[i];
+                if (!s->pair)
+                        continue;
+                size_t j = s->hash & mask;
+                while (tab[j].pair)
+                        j = (j + 1) & mask;
+                tab[j] = *s;
         }
         free(w->chash);
         w->chash = tab;
@@ -253,20 +266,22 @@ static int pair_get(struct cfs_writer *w, const struct witem *it, uint32_t *ret)
                 return id_table_get(w, &w->tree_pair, &w->tree_pair_size, it->kind, it->ref, ret);
         if (it->kind == XK_ESC)
                 return id_table_get(w, &w->esc_pair, &w->esc_pair_size, it->kind, it->ref, ret);
-        if ((w->chash_n + 1) * 2 > w->chash_size) {
+        if ((w->chash_n + 1) * 4 > w->chash_size * 3) {
                 int r = chash_grow(w);
                 if (r < 0)
                         return r;
         }
-        uint32_t *slot = chash_slot(w, w->chash, w->chash_size, it->kind, it->ref);
-        if (!*slot) {
+        uint32_t hash = content_hash(w, it->kind, it->ref);
+        struct wcslot *slot = chash_slot(w, w->chash, w->chash_size, hash, it->kind, it->ref);
+        if (!slot->pair) {
                 int r = pair_new(w, it->kind, it->ref, ret);
                 if (r < 0)
                         return r;
-                *slot = *ret + 1;
+                slot->pair = *ret + 1;
+                slot->hash = hash;
                 w->chash_n++;
         }
-        *ret = *slot - 1;
+        *ret = slot->pair - 1;
         return 0;
 }
 

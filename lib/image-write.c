@@ -165,6 +165,8 @@ static void note_inode(struct cfs_writer *w, const struct cfs_node *n, bool *has
         }
         if (w_is_whiteout(w, n))
                 *has_whiteout = true;
+        if (w_is_external(w, n))
+                w->n_external++;
 }
 
 static int build_bfs(struct cfs_writer *w, bool *has_whiteout)
@@ -218,6 +220,7 @@ static void writer_free(struct cfs_writer *w)
         free(w->first_child);
         free(w->nid);
         free(w->spilled);
+        free(w->has_blocks);
         free(w->links);
         w_writer_free_xattrs(w);
         free(w);
@@ -236,8 +239,10 @@ static int writer_alloc(struct cfs_writer *w)
         w->first_child = malloc(cap * sizeof(*w->first_child));
         w->nid = malloc(cap * sizeof(*w->nid));
         w->spilled = calloc(cap / 8 + 1, 1);
+        w->has_blocks = calloc(cap / 8 + 1, 1);
         w->xstart = malloc((cap + 1) * sizeof(*w->xstart));
-        if (!w->bfs || !w->parent || !w->first_child || !w->nid || !w->spilled || !w->xstart)
+        if (!w->bfs || !w->parent || !w->first_child || !w->nid || !w->spilled || !w->has_blocks ||
+            !w->xstart)
                 return -ENOMEM;
         return make_fakes(w);
 }
