@@ -16,15 +16,17 @@
 #include "digest-arg.h"
 #include "fileio.h"
 #include "json.h"
+#include "revocation.h"
 #include "signature.h"
 #include "tool-util.h"
 
 static void verify_usage(FILE *f)
 {
-        fprintf(f, "Usage: cfsroot verify --certs DIR|FILE --signature SIGFILE [--json] "
-                   "IMAGE|--digest HEX\n\n"
+        fprintf(f, "Usage: cfsroot verify --certs DIR|FILE --signature SIGFILE [--revoked FILE]\n"
+                   "                      [--json] IMAGE|--digest HEX\n\n"
                    "Check that SIGFILE is a valid signature of the fs-verity digest of IMAGE (or\n"
-                   "the given digest) by one of the trusted certificates. Exit 0 if it is.\n");
+                   "the given digest) by one of the trusted certificates, and that neither the\n"
+                   "signing key nor the digest is in the revocation list FILE. Exit 0 if so.\n");
 }
 
 static int load_trust(const char *path, struct cfs_trust **ret)
@@ -74,6 +76,30 @@ static void print_result(const char *what, const uint8_t digest[CFS_DIGEST_SIZE]
                info->has_meta ? "" : " (signature without metadata)");
 }
 
+/* Revocation wins over a valid signature. */
+static int check_revoked(const char *path, const char *what, const uint8_t digest[CFS_DIGEST_SIZE],
+                         const struct cfs_sig_info *info)
+{
+        _cleanup_(cfs_revocation_freep) struct cfs_revocation *rev = NULL;
+        struct cfs_error err = {};
+        char hex[CFS_DIGEST_HEX_SIZE];
+        int r = cfs_revocation_load(path, &rev, &err);
+        if (r < 0)
+                return log_cfs_error(r, &err, "cannot load the revocation list"), r;
+        if (cfs_revocation_has_image(rev, digest)) {
+                cfs_digest_to_hex(digest, hex);
+                log_error("%s: image digest %s is revoked by %s", what, hex, path);
+                return -EKEYREVOKED;
+        }
+        if (cfs_revocation_has_key(rev, info->key_id)) {
+                cfs_digest_to_hex(info->key_id, hex);
+                log_error("%s: signing key sha256:%s (%s) is revoked by %s", what, hex,
+                          info->signer, path);
+                return -EKEYREVOKED;
+        }
+        return 0;
+}
+
 int cmd_verify(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -81,7 +107,7 @@ int cmd_verify(int argc, char **argv)
             {"digest", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
             {"help", no_argument, NULL, 'h'},         {},
         };
-        const char *certs = NULL, *sigfile = NULL, *hex = NULL;
+        const char *certs = NULL, *sigfile = NULL, *hex = NULL, *revoked = NULL;
         bool json = false;
         int c, r;
 
@@ -98,6 +124,9 @@ int cmd_verify(int argc, char **argv)
                         break;
                 case 'j':
                         json = true;
+                        break;
+                case 'r':
+                        revoked = optarg;
                         break;
                 case 'h':
                         verify_usage(stdout);
@@ -129,6 +158,8 @@ int cmd_verify(int argc, char **argv)
         if (r < 0)
                 return log_cfs_error(r, &err, "%s: signature %s rejected", image ? image : hex,
                                      sigfile);
+        if (revoked && check_revoked(revoked, image ? image : hex, digest, &info) < 0)
+                return CFS_EXIT_FAILURE;
         print_result(image ? image : hex, digest, &info, json);
         return CFS_EXIT_OK;
 }
