@@ -136,6 +136,19 @@ static int put_xattrs(struct writer *w, const struct cfs_node *v)
         return 0;
 }
 
+/* The final target of a hard link, or NULL on a cycle (a chain can't be longer
+ * than the tree has nodes). */
+static const struct cfs_node *resolve(const struct writer *w, const struct cfs_node *n)
+{
+        size_t max = cfs_tree_n_nodes(w->t);
+        for (size_t steps = 0; n->link; steps++) {
+                if (steps > max)
+                        return NULL;
+                n = n->link;
+        }
+        return n;
+}
+
 /* One line for @n, whose escaped path is in w->path. */
 static int write_node(struct writer *w, struct cfs_node *n)
 {
@@ -146,7 +159,7 @@ static int write_node(struct writer *w, struct cfs_node *n)
         int r;
 
         if (n->link) {
-                v = cfs_node_resolve(n);
+                v = resolve(w, n);
                 if (!v)
                         return -ELOOP;
                 /* a link to a directory keeps its own mode, or it could not be parsed */
