@@ -180,6 +180,8 @@ static int build_bfs(struct cfs_writer *w, bool *has_whiteout)
         w->min_nsec = w->root->mtime_nsec;
         for (uint32_t head = 0; head < n; head++) {
                 struct cfs_node *d = w->bfs[head];
+                if (cfs_mode_to_ftype(d->mode) == CFS_FT_UNKNOWN)
+                        return w_fail(w, d, EINVAL, "invalid file type in mode");
                 note_inode(w, d, has_whiteout);
                 w->first_child[head] = n;
                 if (!S_ISDIR(d->mode))

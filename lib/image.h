@@ -21,10 +21,21 @@ struct cfs_image_options {
 #define CFS_IMAGE_OPTIONS_DEFAULT ((struct cfs_image_options){.min_version = 0, .max_version = 1})
 
 /*
- * Write the image of @t to @fd (from offset 0, sequentially; @fd is typically a
- * fresh temp file). The tree must be sorted (cfs_tree_sort()). The tree is not
- * changed in any way visible to other users. Errors: -EINVAL (bad options),
- * -ELOOP (hard-link cycle), -EFBIG (file too large, §9.2), -ERANGE (xattr
+ * Write the image of @t to @fd: sequentially with write(2) from the fd's current
+ * offset (use a fresh, empty file; pipes work too), in file order, through one
+ * buffer, never holding the image in memory. Peak extra memory is about 75
+ * bytes per inode for typical trees (see image-write-internal.h).
+ *
+ * The tree is sorted (cfs_tree_sort()) and the writer may intern extra xattrs
+ * in its table (escaped trusted.overlay.* names, the overlay constants); nodes
+ * are not changed: the overlay rewrites of COMPOSEFS-FORMAT.md §5 exist only in
+ * the writer. Output depends only on the tree's content.
+ *
+ * Errors, with a message in @err in upstream mkcomposefs wording, prefixed by
+ * the node's path where there is one ("/f: cannot write file: File too large
+ * (...)"): -EINVAL (options: a version above 1; no root; a bad file type or
+ * symlink target), -ELOOP (hard-link cycle), -EFBIG (external file with
+ * 2^53 < size <= 2^64 - 2^43, §9.2; image limits), -ERANGE (write-time xattr
  * budget, §5.3), -ENOMEM, or the -errno of a failed write (-ENOSPC).
  */
 int cfs_image_write(struct cfs_tree *t, const struct cfs_image_options *opts, int fd,

@@ -515,6 +515,9 @@ static void test_bad_version(void **state)
         /* no root */
         _cleanup_(cfs_tree_freep) struct cfs_tree *e = new_tree();
         write_fails(e, NULL, EINVAL, "no root");
+        /* a node without a valid file type */
+        mk(t, "/odd", 0644, 0, 0, 0);
+        write_fails(t, NULL, EINVAL, "/odd: cannot write file: Invalid argument");
 }
 
 static void test_hardlink_cycle(void **state)
