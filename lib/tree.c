@@ -324,14 +324,19 @@ void cfs_tree_sort(struct cfs_tree *t)
 
 struct cfs_node *cfs_node_resolve(struct cfs_node *n)
 {
-        /* Brent-free bounded walk: a chain longer than the node count is a cycle. */
-        size_t steps = 0;
-        while (n && n->link) {
-                n = n->link;
-                if (++steps > (1u << 31))
+        /* Floyd's cycle detection: the hare moves two links per step, the
+         * tortoise one; they meet only on a cycle. Linear time, no state. */
+        struct cfs_node *slow = n, *fast = n;
+        while (fast && fast->link) {
+                fast = fast->link;
+                if (!fast->link)
+                        break;
+                fast = fast->link;
+                slow = slow->link;
+                if (slow == fast)
                         return NULL;
         }
-        return n;
+        return fast;
 }
 
 int cfs_tree_walk(struct cfs_tree *t, int (*fn)(struct cfs_node *n, void *userdata), void *userdata)

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,9 +177,26 @@ static void test_walk_and_links(void **state)
         count = 0;
         assert_int_equal(cfs_tree_walk(t, count_fn, &count), 0);
         assert_int_equal(count, cfs_tree_n_nodes(t) - 1);
-        /* a cycle of hard links is detected */
+        /* cycles of hard links are detected, whatever their length */
         l1->link = l2;
         assert_null(cfs_node_resolve(l2));
+        assert_null(cfs_node_resolve(l1));
+        l1->link = l1;
+        assert_null(cfs_node_resolve(l1));
+        struct cfs_node *chain[7];
+        for (unsigned i = 0; i < 7; i++) {
+                char name[8];
+                snprintf(name, sizeof(name), "c%u", i);
+                chain[i] = add(t, root, name, S_IFREG | 0644);
+        }
+        for (unsigned i = 0; i < 6; i++)
+                chain[i]->link = chain[i + 1];
+        assert_ptr_equal(cfs_node_resolve(chain[0]), chain[6]);
+        assert_ptr_equal(cfs_node_resolve(chain[5]), chain[6]);
+        assert_ptr_equal(cfs_node_resolve(chain[6]), chain[6]);
+        chain[6]->link = chain[3];
+        for (unsigned i = 0; i < 7; i++)
+                assert_null(cfs_node_resolve(chain[i]));
 }
 
 int main(void)
