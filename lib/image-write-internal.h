@@ -8,7 +8,11 @@
  * whiteouts turned into regular files) lives in writer-side arrays indexed by
  * the inode's breadth-first index ("bfs index" = i_ino). Per inode the writer
  * keeps about 24 bytes plus 4 bytes per xattr reference; xattr (name, value)
- * pairs are deduplicated in a pair table (16 bytes per distinct pair).
+ * pairs are deduplicated in a pair table (16 bytes per distinct pair, plus a
+ * content hash table for metacopy/redirect values that lives only during the
+ * xattr pass). Measured peak: ~75 bytes per inode on a 1M-entry /usr-like tree
+ * (three quarters external files with unique digests), on top of the tree.
+ * Nothing is keyed or ordered by pointer values, so output is reproducible.
  *
  * Passes: build (BFS order, version, minimum mtime, hard links), xattrs
  * (per-inode lists, counts), layout (nids), shared table (sort, ids), emit.
