@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(
   gcc clang libclang-rt-14-dev meson ninja-build pkg-config
-  libfsverity-dev fsverity libcmocka-dev libssl-dev libxxhash-dev
+  libfsverity-dev fsverity libcmocka-dev libssl-dev libxxhash-dev libsystemd-dev
   erofs-utils e2fsprogs util-linux attr gzip python3 xxd
 )
 missing=()

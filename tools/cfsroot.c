@@ -2,7 +2,7 @@
 /*
  * cfsroot.c - entry point of the cfsroot command: a table of subcommands, one
  * file each. Runs on the host (building and checking images) and in the initrd
- * (setup-root, later issues).
+ * (setup-root).
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,13 +21,14 @@ static const struct {
     {"digest", cmd_digest, "print fs-verity sha256 digests of files"},
     {"sign", cmd_sign, "sign the digest of an image (PKCS#7, as fsverity sign)"},
     {"verify", cmd_verify, "check an image signature against trusted certificates"},
+    {"setup-root", cmd_setup_root, "initrd: verify and mount the composefs root on /sysroot"},
 };
 
 static void usage(FILE *f)
 {
         fprintf(f, "Usage: cfsroot COMMAND [OPTIONS] ...\n\nCommands:\n");
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+                fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
         fprintf(f, "\nRun 'cfsroot COMMAND --help' for the options of a command.\n");
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tool-util.h"
@@ -119,4 +120,22 @@ const char *format_bytes(uint64_t n, char buf[32])
         else
                 snprintf(buf, 32, "%.1f %s", v, units[u]);
         return buf;
+}
+
+int mkdir_p(const char *path)
+{
+        char buf[4096];
+        if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+                return -ENAMETOOLONG;
+        for (char *p = buf + 1;; p++) {
+                if (*p == '/' || *p == 0) {
+                        char c = *p;
+                        *p = 0;
+                        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                                return -errno;
+                        if (c == 0)
+                                return 0;
+                        *p = c;
+                }
+        }
 }

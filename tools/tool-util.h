@@ -33,6 +33,9 @@ int log_cfs_error(int r, const struct cfs_error *e, const char *fmt, ...) _print
 void progress_update(const char *fmt, ...) _printf_(1, 2);
 void progress_done(void);
 
+/* mkdir -p with mode 0755; 0 or -errno. */
+int mkdir_p(const char *path);
+
 /* Human sizes, e.g. "12.3 MiB". */
 const char *format_bytes(uint64_t n, char buf[32]);
 /* Elapsed monotonic seconds since an earlier now_sec(). */
