@@ -27,6 +27,14 @@
 #define ROOT "/ 4096 40755 2 0 0 0 0.0 - - -\n"
 #define UPSTREAM TEST_SRCDIR "/tests/golden/upstream"
 
+/* malloc() that never returns NULL (so the compiler knows it, too). */
+static void *xmalloc(size_t n)
+{
+        void *p = malloc(n);
+        if (!p)
+                abort();
+        return p;
+}
 static int parse_len(const char *text, size_t len, bool strict, struct cfs_tree **t,
                      struct cfs_error *err)
 {
@@ -160,11 +168,8 @@ static void test_error_messages(void **state)
 static void test_error_limits(void **state)
 {
         (void)state;
-        char *buf = malloc(200000);
-        assert_non_null(buf);
-        char *a = malloc(70000);
-        assert_non_null(a);
-        memset(a, 'a', 70000);
+        static char buf[200000], a[70000];
+        memset(a, 'a', sizeof(a));
 
         /* symlink target 4095 is fine, 4096 is not */
         snprintf(buf, 200000, ROOT "/l 4095 120777 1 0 0 0 0.0 %.*s - -\n", 4095, a);
@@ -208,8 +213,6 @@ static void test_error_limits(void **state)
         /* the single trailing space counts */
         snprintf(buf, 200000, ROOT "/f 0 100644 1 0 0 0 0.0 - - - a=%.*s \n", 65535 - 2, a);
         expect_error(buf, true, "t.dump:2: Too many xattrs");
-        free(a);
-        free(buf);
 }
 
 /* The four differences of §14.4: rejected strictly, accepted (and interpreted) laxly. */
@@ -448,8 +451,7 @@ static void test_hardlink_cycles(void **state)
 
 static char *xattr_line(const char *extra, size_t value_len, const char *name2, size_t value2_len)
 {
-        char *s = malloc(100000);
-        assert_non_null(s);
+        char *s = xmalloc(100000);
         int n = snprintf(s, 100000, ROOT "/f 0 100644 1 0 0 0 0.0 - - - %suser.a=", extra);
         memset(s + n, 'v', value_len);
         n += (int)value_len;
@@ -495,8 +497,7 @@ static void test_xattr_budget(void **state)
         assert_int_equal(parse_len(repl3, strlen(repl3), true, &t, &err), -EINVAL);
         /* the budget is per line */
         _cleanup_free_ char *a = xattr_line("", max, NULL, 0);
-        char *two_lines = malloc(2 * strlen(a) + 1);
-        assert_non_null(two_lines);
+        char *two_lines = xmalloc(2 * strlen(a) + 1);
         strcpy(two_lines, a);
         strcat(two_lines, strstr(a, "\n/f") + 1);
         two_lines[strlen(a) + 1] = 'g'; /* "/f" -> "/g" in the second copy */
@@ -631,8 +632,7 @@ static void test_long_lines(void **state)
 {
         (void)state;
         const size_t big = 3u << 20;
-        char *text = malloc(big + 200);
-        assert_non_null(text);
+        char *text = xmalloc(big + 200);
         int n = sprintf(text, ROOT "/l %zu 120777 1 0 0 0 0.0 t ", big);
         memset(text + n, 'c', big);
         strcpy(text + n + big, " -\n/z 0 100644 1 0 0 0 0.0 - - -\n");
@@ -650,8 +650,7 @@ static void test_long_lines(void **state)
         free(text);
 
         const size_t huge = CFS_DUMP_LINE_MAX + 10;
-        text = malloc(huge + 100);
-        assert_non_null(text);
+        text = xmalloc(huge + 100);
         n = sprintf(text, ROOT "/f ");
         memset(text + n, '1', huge);
         strcpy(text + n + huge, "\n");

@@ -22,6 +22,14 @@
 
 #define ROOT "/ 4096 40755 2 0 0 0 0.0 - - -\n"
 
+/* malloc() that never returns NULL (so the compiler knows it, too). */
+static void *xmalloc(size_t n)
+{
+        void *p = malloc(n);
+        if (!p)
+                abort();
+        return p;
+}
 static struct cfs_tree *parse(const char *text, size_t len, bool strict)
 {
         struct cfs_dump_options o = {.strict = strict};
@@ -230,8 +238,7 @@ static void compare_trees(struct cfs_tree *ta, struct cfs_tree *tb)
 {
         assert_int_equal(cfs_tree_n_nodes(ta), cfs_tree_n_nodes(tb));
         size_t alloc = 1024, n = 0;
-        const struct cfs_node **stack = malloc(alloc * 2 * sizeof(*stack));
-        assert_non_null(stack);
+        const struct cfs_node **stack = xmalloc(alloc * 2 * sizeof(*stack));
         stack[n++] = cfs_tree_root(ta);
         stack[n++] = cfs_tree_root(tb);
         while (n > 0) {
