@@ -714,17 +714,24 @@ int cfs_dump_parse_fd(int fd, const char *name, const struct cfs_dump_options *o
         _cleanup_free_ char *buf = malloc(size);
         if (!buf)
                 return -ENOMEM;
+        /* buf[0, no_newline) is the start of a line already searched for its end */
+        size_t no_newline = 0;
         for (;;) {
                 r = read_more(&p, fd, &buf, &size, &fill);
                 if (r < 0)
                         return r;
                 if (r == 0)
                         break;
+                if (!memchr(buf + no_newline, '\n', fill - no_newline)) {
+                        no_newline = fill;
+                        continue;
+                }
                 ssize_t used = parse_lines(&p, buf, fill);
                 if (used < 0)
                         return (int)used;
                 memmove(buf, buf + used, fill - (size_t)used);
                 fill -= (size_t)used;
+                no_newline = fill;
         }
         if (fill > 0) {
                 r = parse_last_line(&p, buf, fill);
