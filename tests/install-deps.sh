@@ -8,6 +8,7 @@ pkgs=(
   gcc clang libclang-rt-14-dev meson ninja-build pkg-config
   libfsverity-dev fsverity libcmocka-dev libssl-dev libxxhash-dev libsystemd-dev
   erofs-utils e2fsprogs util-linux attr gzip python3 xxd
+  qemu-system-x86 qemu-utils busybox-static cpio kmod xz-utils  # VM tests (tests/vm)
 )
 missing=()
 for p in "${pkgs[@]}"; do
