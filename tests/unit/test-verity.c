@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * test-verity.c - fs-verity digests (lib/verity.c): agreement with
+ * fsverity-utils' `fsverity digest` for sizes around block boundaries, files
+ * read from an offset, pipes, the hex helpers, and the kernel ioctls failing
+ * cleanly where the file system has no fs-verity. Host.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fileio.h"
+#include "macros.h"
+#include "verity.h"
+
+/* fs-verity sha256 digest of the empty file (fsverity-utils, kernel docs). */
+#define EMPTY_DIGEST "3d248ca542a24fc62d1c43b916eae5016878e2533c88238480b26128a1f1af95"
+
+static char tmpdir[] = "/tmp/test-verity-XXXXXX";
+
+static int setup(void **state)
+{
+        (void)state;
+        return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+        (void)state;
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+        return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Deterministic, non-repeating content so block order matters. */
+static uint8_t *make_content(size_t len)
+{
+        uint8_t *p = malloc(len ? len : 1);
+        uint32_t x = 2463534242u;
+        for (size_t i = 0; i < len; i++) {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                p[i] = (uint8_t)x;
+        }
+        return p;
+}
+
+static void write_file(const char *path, const uint8_t *p, size_t len)
+{
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(cfs_write_all(fd, p, len), 0);
+        close(fd);
+}
+
+/* Hex digest printed by `fsverity digest --compact PATH`. */
+static void fsverity_cli_digest(const char *path, char hex[CFS_DIGEST_HEX_SIZE])
+{
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "fsverity digest --compact '%s'", path);
+        FILE *f = popen(cmd, "r");
+        assert_non_null(f);
+        assert_non_null(fgets(hex, CFS_DIGEST_HEX_SIZE, f));
+        assert_int_equal(pclose(f), 0);
+        assert_int_equal(strlen(hex), 64);
+}
+
+static void test_matches_fsverity_utils(void **state)
+{
+        (void)state;
+        static const size_t sizes[] = {
+            0, 1, 4095, 4096, 4097, 8192, 128 * 4096 - 1, 128 * 4096 + 1, 1048576 + 3};
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+                char path[256], want[CFS_DIGEST_HEX_SIZE], got[CFS_DIGEST_HEX_SIZE];
+                uint8_t d_fd[CFS_DIGEST_SIZE], d_buf[CFS_DIGEST_SIZE];
+                _cleanup_free_ uint8_t *content = make_content(sizes[i]);
+
+                snprintf(path, sizeof(path), "%s/f%zu", tmpdir, i);
+                write_file(path, content, sizes[i]);
+                fsverity_cli_digest(path, want);
+
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+                assert_true(fd >= 0);
+                assert_int_equal(cfs_verity_digest_fd(fd, d_fd), 0);
+                cfs_digest_to_hex(d_fd, got);
+                if (strcmp(got, want) != 0)
+                        fail_msg("size %zu: got %s, fsverity says %s", sizes[i], got, want);
+
+                assert_int_equal(cfs_verity_digest_buffer(content, sizes[i], d_buf), 0);
+                assert_memory_equal(d_fd, d_buf, CFS_DIGEST_SIZE);
+        }
+}
+
+static void test_empty_vector(void **state)
+{
+        (void)state;
+        uint8_t d[CFS_DIGEST_SIZE];
+        char hex[CFS_DIGEST_HEX_SIZE];
+        assert_int_equal(cfs_verity_digest_buffer("", 0, d), 0);
+        cfs_digest_to_hex(d, hex);
+        assert_string_equal(hex, EMPTY_DIGEST);
+}
+
+/* The digest covers the bytes from the current offset to EOF. */
+static void test_from_offset(void **state)
+{
+        (void)state;
+        const size_t len = 3 * 4096 + 17, skip = 100;
+        _cleanup_free_ uint8_t *content = make_content(len);
+        char path[256];
+        uint8_t want[CFS_DIGEST_SIZE], got[CFS_DIGEST_SIZE];
+
+        snprintf(path, sizeof(path), "%s/offset", tmpdir);
+        write_file(path, content, len);
+        assert_int_equal(cfs_verity_digest_buffer(content + skip, len - skip, want), 0);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(lseek(fd, (off_t)skip, SEEK_SET), (off_t)skip);
+        assert_int_equal(cfs_verity_digest_fd(fd, got), 0);
+        assert_memory_equal(want, got, CFS_DIGEST_SIZE);
+}
+
+/* A pipe has no size: the content is spooled and digested all the same. */
+static void test_pipe(void **state)
+{
+        (void)state;
+        const size_t len = 300000;
+        _cleanup_free_ uint8_t *content = make_content(len);
+        uint8_t want[CFS_DIGEST_SIZE], got[CFS_DIGEST_SIZE];
+        int p[2];
+
+        assert_int_equal(cfs_verity_digest_buffer(content, len, want), 0);
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(p[0]);
+                _exit(cfs_write_all(p[1], content, len) == 0 ? 0 : 1);
+        }
+        close(p[1]);
+        assert_int_equal(cfs_verity_digest_fd(p[0], got), 0);
+        close(p[0]);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        assert_memory_equal(want, got, CFS_DIGEST_SIZE);
+}
+
+static void test_directory_refused(void **state)
+{
+        (void)state;
+        uint8_t d[CFS_DIGEST_SIZE];
+        _cleanup_close_ int fd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(cfs_verity_digest_fd(fd, d), -EISDIR);
+}
+
+static void test_hex(void **state)
+{
+        (void)state;
+        uint8_t d[CFS_DIGEST_SIZE], d2[CFS_DIGEST_SIZE];
+        char hex[CFS_DIGEST_HEX_SIZE];
+        const char *upper = "3D248CA542A24FC62D1C43B916EAE5016878E2533C88238480B26128A1F1AF95";
+
+        assert_int_equal(cfs_digest_from_hex(EMPTY_DIGEST, 64, d), 0);
+        cfs_digest_to_hex(d, hex);
+        assert_string_equal(hex, EMPTY_DIGEST);
+        assert_int_equal(cfs_digest_from_hex(upper, 64, d2), 0);
+        assert_memory_equal(d, d2, CFS_DIGEST_SIZE);
+
+        /* Wrong lengths and non-hex digits leave the output untouched. */
+        memset(d2, 0xaa, sizeof(d2));
+        assert_int_equal(cfs_digest_from_hex(EMPTY_DIGEST, 63, d2), -EINVAL);
+        assert_int_equal(cfs_digest_from_hex(EMPTY_DIGEST "0", 65, d2), -EINVAL);
+        assert_int_equal(cfs_digest_from_hex("g" EMPTY_DIGEST, 64, d2), -EINVAL);
+        assert_int_equal(
+            cfs_digest_from_hex("3d248ca542a24fc62d1c43b916eae5016878e2533c88238480b26128a1f1af9 ",
+                                64, d2),
+            -EINVAL);
+        for (size_t i = 0; i < sizeof(d2); i++)
+                assert_int_equal(d2[i], 0xaa);
+}
+
+/*
+ * The host kernel has no fs-verity; on a kernel that has it, a fresh temp file
+ * has none enabled. Either way measuring must fail with a "no verity" errno,
+ * never report a digest.
+ */
+static void test_measure_without_verity(void **state)
+{
+        (void)state;
+        char path[256];
+        uint8_t d[CFS_DIGEST_SIZE];
+        snprintf(path, sizeof(path), "%s/plain", tmpdir);
+        write_file(path, (const uint8_t *)"x", 1);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        int r = cfs_verity_measure(fd, d);
+        if (r != -ENODATA && r != -ENOTTY && r != -EOPNOTSUPP)
+                fail_msg("measure on a file without fs-verity returned %d", r);
+
+        _cleanup_close_ int mfd = memfd_create("t", MFD_CLOEXEC);
+        assert_true(mfd >= 0);
+        r = cfs_verity_measure(mfd, d);
+        assert_true(r == -ENOTTY || r == -EOPNOTSUPP || r == -ENODATA);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_matches_fsverity_utils),
+            cmocka_unit_test(test_empty_vector),
+            cmocka_unit_test(test_from_offset),
+            cmocka_unit_test(test_pipe),
+            cmocka_unit_test(test_directory_refused),
+            cmocka_unit_test(test_hex),
+            cmocka_unit_test(test_measure_without_verity),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
