@@ -31,6 +31,7 @@
 #include "image-open.h"
 #include "image-reader.h"
 #include "mount.h"
+#include "object-check.h"
 #include "policy.h"
 #include "refusal.h"
 #include "revocation.h"
@@ -46,13 +47,14 @@ struct setup {
         bool dry_run;
         struct cfs_policy policy;
         struct cfs_cmdline cmdline;
-        int sysroot_fd;
+        int sysroot_fd, store_fd;
         char image[CFS_POLICY_PATH_MAX + 80];     /* below the sysroot */
         char signature[CFS_POLICY_PATH_MAX + 88]; /* below the sysroot */
         struct cfs_opened_image img;
         char hex[CFS_DIGEST_HEX_SIZE];
         struct cfs_sig_info sig;
         bool signed_ok;
+        struct cfs_object_check objects;
 };
 
 static void setup_usage(FILE *f)
@@ -273,20 +275,45 @@ static int open_store(struct setup *s, int *ret)
         return 0;
 }
 
+/*
+ * Step 4b: every object the image names is in the store, of the right size, and
+ * has fs-verity unless the policy allows otherwise. verity=require is the real
+ * guarantee; this refuses a store copied without fs-verity before switch_root
+ * instead of failing file by file in the booted system.
+ */
+static int step_objects(struct setup *s)
+{
+        struct cfs_error err = {};
+        int r = open_store(s, &s->store_fd);
+        if (r != 0)
+                return r;
+        _cleanup_(cfs_image_closep) struct cfs_image *img = NULL;
+        _cleanup_(cfs_tree_freep) struct cfs_tree *tree = NULL;
+        r = cfs_image_open_fd(s->img.fd, &img, &err);
+        if (r >= 0)
+                r = cfs_image_load(img, &tree, &err);
+        if (r < 0)
+                return refuse(CFS_REFUSE_IMAGE_INVALID, "image %s/%s (digest %s) is invalid: %s",
+                              s->sysroot, s->image, s->hex, cfs_error_text(&err, r));
+        r = cfs_object_check(s->store_fd, tree, !s->policy.allow_unverified, &s->objects, &err);
+        if (r < 0)
+                return refuse(CFS_REFUSE_STORE, "image %s/%s, object store %s/%s: %s", s->sysroot,
+                              s->image, s->sysroot, s->policy.store + (s->policy.store[0] == '/'),
+                              cfs_error_text(&err, r));
+        return 0;
+}
+
 /* Step 5: mount the composefs overlay, then /etc, /var, and move it onto the sysroot. */
 static int step_mount(struct setup *s)
 {
         struct cfs_error err = {};
-        _cleanup_close_ int store_fd = -1, meta_fd = -1, root_fd = -1;
+        _cleanup_close_ int meta_fd = -1, root_fd = -1;
         bool loop = false;
-        int r = open_store(s, &store_fd);
-        if (r != 0)
-                return r;
         if (cfs_mount_erofs(s->img.fd, &meta_fd, &loop, &err) < 0)
                 return refuse(CFS_REFUSE_KERNEL, "image %s/%s: %s", s->sysroot, s->image,
                               err.message);
         struct cfs_mount_options mo = {.insecure_no_verity = s->policy.allow_unverified};
-        if (cfs_mount_overlay(meta_fd, store_fd, &mo, &root_fd, &err) < 0)
+        if (cfs_mount_overlay(meta_fd, s->store_fd, &mo, &root_fd, &err) < 0)
                 return refuse(CFS_REFUSE_KERNEL, "%s", err.message);
         if (mkdir_p(s->newroot) < 0 || cfs_mount_attach(root_fd, s->newroot, &err) < 0)
                 return refuse(CFS_REFUSE_MOUNT, "%s", err.message[0] ? err.message : s->newroot);
@@ -311,24 +338,31 @@ static int step_mount(struct setup *s)
 static void report(const struct setup *s, bool would)
 {
         const char *mode = s->signed_ok ? "signed" : "command-line digest";
-        report_booted("%s composefs image %s/%s, digest %s, %s%s%s, %s, objects %s",
+        char objects[160];
+        if (s->policy.allow_unverified)
+                snprintf(objects, sizeof(objects),
+                         "%" PRIu64 " objects (%" PRIu64 " without fs-verity), "
+                         "WITHOUT verity=require (insecure policy)",
+                         s->objects.objects, s->objects.without_verity);
+        else
+                snprintf(objects, sizeof(objects), "%" PRIu64 " objects, verity=require",
+                         s->objects.objects);
+        report_booted("%s composefs image %s/%s, digest %s, %s%s%s, %s, %s",
                       would ? "would boot" : "booted", s->sysroot, s->image, s->hex, mode,
                       s->signed_ok ? " by " : "", s->signed_ok ? s->sig.signer : "",
-                      cfs_image_source_to_string(s->img.source),
-                      s->policy.allow_unverified ? "WITHOUT verity=require (insecure policy)"
-                                                 : "verity=require");
+                      cfs_image_source_to_string(s->img.source), objects);
 }
 
 int cmd_setup_root(int argc, char **argv)
 {
-        struct setup s = {.sysroot_fd = -1, .img.fd = -1};
+        struct setup s = {.sysroot_fd = -1, .store_fd = -1, .img.fd = -1};
         int r;
 
         if (setup_parse_args(argc, argv, &s) < 0)
                 return CFS_EXIT_USAGE;
         if ((r = step_config(&s)) != 0 || (r = step_locate(&s)) != 0 ||
             (r = step_open_image(&s)) != 0 || (r = step_trust(&s)) != 0 ||
-            (r = step_validate(&s)) != 0)
+            (r = step_validate(&s)) != 0 || (r = step_objects(&s)) != 0)
                 goto out;
         if (s.dry_run) {
                 report(&s, true);
@@ -342,5 +376,7 @@ out:
                 close(s.img.fd);
         if (s.sysroot_fd >= 0)
                 close(s.sysroot_fd);
+        if (s.store_fd >= 0)
+                close(s.store_fd);
         return r;
 }
