@@ -1,0 +1,270 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# setup-root.sh CFSROOT SRCDIR: host integration test of `cfsroot setup-root`
+# (issue 4), in a private mount namespace, on a fake physical root: an ext4 file
+# system on a loop device holding an object store and composefs images, mounted
+# at $tmp/sysroot the way the initrd mounts the real root at /sysroot.
+#
+# 1. the whole of setup-root with the test-only insecure policy
+#    (AllowObjectsWithoutVerity=yes: the host kernel has no fs-verity): /sysroot
+#    becomes the composefs overlay, /etc and /var per policy, the physical root
+#    below it at /sysroot/sysroot;
+# 2. the same with the secure default policy is refused: objects without fs-verity;
+# 3. the refusal matrix: each case asserts the exit code (class), the message,
+#    and that nothing is left mounted and /sysroot is still the physical root.
+# Needs root. Host only.
+set -euo pipefail
+cfsroot=$(realpath "$1")
+srcdir=$(realpath "$2")
+if [ "$(id -u)" -ne 0 ]; then
+  echo "SKIP: needs root (loop devices, mounts in a private mount namespace)"; exit 77
+fi
+if [ -z "${CFSROOT_IN_NS:-}" ]; then
+  export CFSROOT_IN_NS=1
+  exec unshare -m --propagation private "$0" "$@"
+fi
+export CFSROOT_NO_KMSG=1
+tmp=$(mktemp -d /var/tmp/cfsroot-setup.XXXXXX)
+cleanup() {
+  umount -R "$tmp/sysroot" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+W=$tmp
+
+# --- the OS tree, the physical root, keys -------------------------------------
+mkdir -p "$W/os"/{etc,var,sysroot,usr/bin,usr/lib,usr/share/doc}
+echo "cfsroot-test" >"$W/os/etc/hostname"
+printf 'ID=cfsroot-test\nVERSION_ID=1\n' >"$W/os/usr/lib/os-release"
+ln -s ../usr/lib/os-release "$W/os/etc/os-release"
+head -c 100000 /dev/urandom >"$W/os/usr/bin/payload"
+seq 1 5000 >"$W/os/usr/share/doc/numbers"
+echo "small" >"$W/os/usr/share/doc/small"
+setfattr -n user.test -v hello "$W/os/usr/share/doc/small"
+
+truncate -s 128M "$W/phys.img"
+mkfs.ext4 -q -b 4096 -O verity "$W/phys.img"
+mkdir -p "$W/sysroot"
+mount -o loop "$W/phys.img" "$W/sysroot"
+phys_dev=$(findmnt -no SOURCE "$W/sysroot")
+mkdir -p "$W/sysroot/composefs/images"
+digest=$("$cfsroot" mkimage -q --print-digest --store "$W/sysroot/composefs" "$W/os" "$W/image")
+[[ $digest =~ ^[0-9a-f]{64}$ ]] || fail "mkimage printed '$digest'"
+img_rel=composefs/images/$digest
+cp "$W/image" "$W/sysroot/$img_rel"
+cp -a "$W/image" "$W/image.orig"
+
+"$srcdir/keys/make-dev-key.sh" "$W/keys" >/dev/null
+"$srcdir/keys/make-dev-key.sh" --type ecdsa --cn "not trusted" "$W/otherkeys" >/dev/null
+mkdir -p "$W/trusted.d"
+cp "$W/keys/cfsroot-dev.crt.pem" "$W/trusted.d/"
+sign() { # IMAGE SIGFILE [sign options]
+  local image=$1 sig=$2; shift 2
+  "$cfsroot" sign --key "$W/keys/cfsroot-dev.key.pem" --cert "$W/keys/cfsroot-dev.crt.pem" \
+    "$@" "$image" "$sig" >/dev/null
+}
+sign "$W/image" "$W/sysroot/$img_rel.sig" --name test-os --version 1 --generation 3
+cp "$W/sysroot/$img_rel.sig" "$W/good.sig"
+key_id=$(openssl x509 -in "$W/keys/cfsroot-dev.crt.pem" -pubkey -noout |
+  openssl pkey -pubin -outform DER | sha256sum | cut -c1-64)
+
+policy() { # NAME [extra lines] -> $W/NAME.conf
+  local name=$1; shift
+  {
+    printf '[Boot]\nObjectStore=/composefs\n[Trust]\nTrustedCertificates=%s\n' "$W/trusted.d"
+    printf '%s\n' "$@"
+  } >"$W/$name.conf"
+}
+policy secure
+policy insecure "AllowObjectsWithoutVerity=yes"
+policy cmdline-only "CommandLineDigest=yes" "RequireSignature=no"
+policy revoked-key "RevokedList=$W/revoked-key"
+policy revoked-image "RevokedList=$W/revoked-image"
+policy generation "MinimumGeneration=4"
+policy tpm "RequireTPMPolicy=yes"
+policy malformed "Frobnicate=yes"
+policy badvalue "RequireSignature=maybe"
+echo "key sha256:$key_id" >"$W/revoked-key"
+echo "image $digest" >"$W/revoked-image"
+
+mounts_before=$(wc -l </proc/self/mountinfo)
+
+# --- helpers -------------------------------------------------------------------
+# run_setup CMDLINE POLICY [args...]: output in $W/out, exit code in $rc
+run_setup() {
+  local cmdline=$1 pol=$2; shift 2
+  rc=0
+  SYSTEMD_PROC_CMDLINE="$cmdline" "$cfsroot" setup-root --sysroot "$W/sysroot" \
+    --policy "$W/$pol.conf" --newroot "$W/newroot" "$@" >"$W/out" 2>&1 || rc=$?
+}
+
+# The physical root is still what is mounted on the sysroot, nothing else stayed.
+assert_untouched() { # CASE
+  [ "$(findmnt -no FSTYPE "$W/sysroot")" = ext4 ] || fail "$1: the sysroot is no longer the physical root"
+  [ "$(wc -l </proc/self/mountinfo)" -eq "$mounts_before" ] \
+    || { findmnt -R "$W/sysroot"; fail "$1: mounts left behind"; }
+  ! mountpoint -q "$W/newroot" 2>/dev/null || fail "$1: new root left mounted"
+}
+
+npass=0
+expect_refusal() { # CASE CODE CLASS MESSAGE-FRAGMENT CMDLINE POLICY [args]
+  local name=$1 code=$2 class=$3 msg=$4; shift 4
+  run_setup "$@"
+  if [ "$rc" -ne "$code" ]; then
+    cat "$W/out" >&2
+    fail "$name: exit code $rc, expected $code ($class)"
+  fi
+  grep -q "REFUSING TO BOOT ($class)" "$W/out" || { cat "$W/out" >&2; fail "$name: no refusal line for class $class"; }
+  grep -qF -- "$msg" "$W/out" || { cat "$W/out" >&2; fail "$name: message lacks '$msg'"; }
+  [ "$(grep -c . "$W/out")" -le 2 ] || { cat "$W/out" >&2; fail "$name: more than one line of refusal"; }
+  assert_untouched "$name"
+  npass=$((npass + 1))
+  echo "ok: $name -> $code $(grep 'REFUSING' "$W/out" | cut -c1-160)"
+}
+
+# put_image FILE: install FILE as the image the boot names
+put_image() { cp "$1" "$W/sysroot/$img_rel"; }
+restore() { put_image "$W/image.orig"; cp "$W/good.sig" "$W/sysroot/$img_rel.sig"; }
+
+# flip IN OUT OFFSET: OUT = IN with the byte at OFFSET inverted
+flip() { cp "$1" "$2"; python3 - "$2" "$3" <<'EOF'
+import sys
+p, off = sys.argv[1], int(sys.argv[2])
+with open(p, 'r+b') as f:
+    f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0xff]))
+EOF
+}
+
+# Offsets of the image regions (COMPOSEFS-FORMAT.md §2-§7).
+read -r off_inode off_xattr off_dir < <(python3 - "$W/image" <<'EOF'
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+root_nid = struct.unpack_from('<H', d, 1024 + 14)[0]
+xattr_blk = struct.unpack_from('<I', d, 1024 + 44)[0]
+ino = root_nid * 32
+fmt, icount = struct.unpack_from('<HH', d, ino)
+extended = fmt & 1
+isize = 64 if extended else 32
+blkaddr = struct.unpack_from('<I', d, ino + (16 if not extended else 16))[0]
+layout = (fmt >> 1) & 7
+# directory data: in its block (flat plain) or inline right after inode + xattrs
+xsize = 12 + (icount - 1) * 4 if icount else 0
+dir_off = blkaddr * 4096 if layout == 0 else ino + isize + xsize
+# xattr region: the shared xattr table, else the root's inline xattrs
+x_off = xattr_blk * 4096 if xattr_blk * 4096 < len(d) and xattr_blk else ino + isize + 12
+print(ino, x_off + 1, dir_off + 8)
+EOF
+)
+
+# --- 1. the whole of setup-root, insecure test policy ---------------------------
+run_setup "composefs=$digest" insecure
+[ "$rc" -eq 0 ] || { cat "$W/out"; fail "setup-root with the insecure test policy: exit $rc"; }
+grep -q "booted composefs image .*$digest.*signed by .*WITHOUT verity=require" "$W/out" \
+  || { cat "$W/out"; fail "no booted line"; }
+[ "$(findmnt -no FSTYPE "$W/sysroot")" = overlay ] || fail "the sysroot is not the overlay"
+opts=$(findmnt -no OPTIONS "$W/sysroot")
+for o in ro metacopy=on redirect_dir=on; do
+  [[ ,$opts, == *,$o,* ]] || fail "overlay lacks $o: $opts"
+done
+cmp "$W/sysroot/usr/bin/payload" "$W/os/usr/bin/payload" || fail "payload differs through the overlay"
+[ "$(cat "$W/sysroot/etc/hostname")" = cfsroot-test ] || fail "/etc/hostname"
+[ "$(getfattr --only-values -n user.test "$W/sysroot/usr/share/doc/small")" = hello ] || fail "xattr lost"
+! touch "$W/sysroot/usr/new" 2>/dev/null || fail "/usr is writable"
+echo changed >"$W/sysroot/etc/hostname" || fail "/etc is not writable (Etc=overlay)"
+touch "$W/sysroot/var/persistent" || fail "/var is not writable (Var=bind)"
+[ "$(findmnt -no SOURCE "$W/sysroot/sysroot")" = "$phys_dev" ] \
+  || fail "the physical root is not reachable at /sysroot/sysroot"
+[ -f "$W/sysroot/sysroot/composefs/state/var/persistent" ] || fail "/var is not bound to the state directory"
+[ "$(cat "$W/sysroot/sysroot/composefs/state/$digest/etc/upper/hostname")" = changed ] \
+  || { find "$W/sysroot/sysroot/composefs/state"; fail "/etc changes are not kept in the state directory"; }
+echo "ok: insecure policy: booted, /etc overlay + /var bind + physical root below"
+# undo: the physical root back onto the sysroot
+umount -R "$W/sysroot"
+mount -o loop "$W/phys.img" "$W/sysroot"
+[ "$(wc -l </proc/self/mountinfo)" -eq "$mounts_before" ] || { cat /proc/self/mountinfo; fail "cleanup"; }
+# a second boot of the same deployment keeps the /etc change
+run_setup "composefs=$digest" insecure
+[ "$rc" -eq 0 ] || { cat "$W/out"; fail "second boot: exit $rc"; }
+[ "$(cat "$W/sysroot/etc/hostname")" = changed ] || fail "/etc change lost across boots"
+umount -R "$W/sysroot"
+mount -o loop "$W/phys.img" "$W/sysroot"
+echo "ok: /etc changes survive a reboot of the same deployment"
+
+# --- 2. dry run and the secure policy -------------------------------------------
+run_setup "composefs=$digest" secure --dry-run
+[ "$rc" -eq 0 ] || { cat "$W/out"; fail "dry run: exit $rc"; }
+grep -q "would boot composefs image .*$digest.*signed by CN = cfsroot development key" "$W/out" \
+  || { cat "$W/out"; fail "dry run report"; }
+assert_untouched dry-run
+echo "ok: dry run reports the signed image and mounts nothing"
+
+# No fs-verity on the host: the secure policy must refuse to mount.
+expect_refusal no-verity 15 store "has no fs-verity" "composefs=$digest" secure
+
+# --- 3. the refusal matrix --------------------------------------------------------
+other=0000000000000000000000000000000000000000000000000000000000000000
+expect_refusal wrong-digest 12 digest "but the kernel command line expects composefs=$other" \
+  "composefs=$other cfsroot.image=/$img_rel" secure
+for region in header:0 superblock:1024 inode:$off_inode xattr:$off_xattr directory:$off_dir; do
+  name=${region%%:*} off=${region#*:}
+  flip "$W/image.orig" "$W/flipped" "$off"
+  put_image "$W/flipped"
+  expect_refusal "bitflip-$name" 12 digest "expects composefs=$digest" "composefs=$digest cfsroot.image=/$img_rel" secure
+  # Signed, but malformed (a broken build): the validator refuses before the kernel sees it.
+  sign "$W/flipped" "$W/sysroot/$img_rel.sig"
+  expect_refusal "signed-bitflip-$name" 14 image-invalid "is invalid" "cfsroot.image=/$img_rel" secure
+  restore
+done
+head -c 6000 "$W/image.orig" >"$W/truncated"
+put_image "$W/truncated"
+expect_refusal truncated 12 digest "expects composefs=$digest" "composefs=$digest cfsroot.image=/$img_rel" secure
+sign "$W/truncated" "$W/sysroot/$img_rel.sig"
+expect_refusal signed-truncated 14 image-invalid "is invalid" "cfsroot.image=/$img_rel" secure
+restore
+
+rm "$W/sysroot/$img_rel"
+expect_refusal missing-image 11 image-missing "$img_rel" "composefs=$digest" secure
+restore
+expect_refusal no-image-named 11 image-missing "no image to boot" "quiet" secure
+
+cp "$W/good.sig" "$W/badsig"
+flip "$W/good.sig" "$W/sysroot/$img_rel.sig" 200
+expect_refusal bad-signature 13 signature "signature" "composefs=$digest" secure
+"$cfsroot" sign --key "$W/otherkeys/cfsroot-dev.key.pem" --cert "$W/otherkeys/cfsroot-dev.crt.pem" \
+  "$W/image.orig" "$W/sysroot/$img_rel.sig" >/dev/null
+expect_refusal untrusted-key 13 signature "signature" "composefs=$digest" secure
+restore
+expect_refusal revoked-key 13 signature "signing key (CN = cfsroot development key (DO NOT SHIP)) is revoked" \
+  "composefs=$digest" revoked-key
+expect_refusal revoked-image 13 signature "digest $digest is revoked" "composefs=$digest" revoked-image
+expect_refusal old-generation 13 signature "security generation 3 is below the minimum 4" \
+  "composefs=$digest" generation
+rm "$W/sysroot/$img_rel.sig"
+expect_refusal unsigned 13 signature "the policy requires a signature, but" "composefs=$digest" secure
+expect_refusal unsigned-no-digest 13 signature "nothing vouches for it" "cfsroot.image=/$img_rel" cmdline-only
+restore
+
+expect_refusal downgrade-signature 10 policy "cfsroot.require-signature=0" \
+  "composefs=$digest cfsroot.require-signature=0" secure
+expect_refusal downgrade-verity 10 policy "cfsroot.allow-unverified-objects=1" \
+  "composefs=$digest cfsroot.allow-unverified-objects=1" secure
+expect_refusal downgrade-emergency 10 policy "cfsroot.failure=emergency" \
+  "composefs=$digest cfsroot.failure=emergency" secure
+expect_refusal downgrade-tpm 10 policy "cfsroot.require-tpm=0" \
+  "composefs=$digest cfsroot.require-tpm=0" tpm
+expect_refusal malformed-cmdline 10 policy "composefs=" "composefs=xyz" secure
+expect_refusal malformed-policy 10 policy "Frobnicate" "composefs=$digest" malformed
+expect_refusal bad-policy-value 10 policy "maybe" "composefs=$digest" badvalue
+
+mv "$W/sysroot/composefs/objects" "$W/sysroot/composefs/objects.away"
+expect_refusal missing-store 15 store "composefs/objects" "composefs=$digest" insecure
+mv "$W/sysroot/composefs/objects.away" "$W/sysroot/composefs/objects"
+
+# The command-line-only policy boots an unsigned image when the digest matches (dry run).
+rm "$W/sysroot/$img_rel.sig"
+run_setup "composefs=$digest" cmdline-only --dry-run
+[ "$rc" -eq 0 ] && grep -q "would boot .*command-line digest" "$W/out" \
+  || { cat "$W/out"; fail "command-line digest policy"; }
+restore
+echo "PASS: setup-root: boot + $npass refusals"
