@@ -147,6 +147,13 @@ int cfs_rootfs_switch(const char *sysroot, const char *newroot, struct cfs_error
                 return cfs_error_set(err, ENOENT,
                                      "the image has no /sysroot directory to keep the physical "
                                      "root reachable under");
+        /*
+         * The kernel refuses MS_MOVE of a mount whose parent is shared, and a
+         * systemd initrd mounts everything shared. Make the initrd's mounts
+         * private first, as systemd's own switch_root() does moments later.
+         */
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return cfs_error_set(err, errno, "cannot make the initrd's mounts private: %m");
         if (mount(sysroot, below, NULL, MS_MOVE, NULL) < 0)
                 return cfs_error_set(err, errno, "cannot move the physical root %s to %s: %m",
                                      sysroot, below);

@@ -33,7 +33,8 @@ int cfs_rootfs_setup_state(const char *newroot, const struct cfs_rootfs_options 
 /*
  * Move the physical root mounted at @sysroot below @newroot (to
  * NEWROOT/sysroot, which must exist in the image), then move @newroot onto
- * @sysroot. On failure nothing has been moved.
+ * @sysroot. On failure nothing has been moved. Makes all mounts of the mount
+ * namespace private first (MS_MOVE does not work below shared mounts).
  */
 int cfs_rootfs_switch(const char *sysroot, const char *newroot, struct cfs_error *err);
 

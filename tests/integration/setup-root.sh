@@ -23,6 +23,8 @@ if [ -z "${CFSROOT_IN_NS:-}" ]; then
   export CFSROOT_IN_NS=1
   exec unshare -m --propagation private "$0" "$@"
 fi
+# A systemd initrd mounts everything shared: do the same in this namespace.
+mount --make-rshared /
 export CFSROOT_NO_KMSG=1
 tmp=$(mktemp -d /var/tmp/cfsroot-setup.XXXXXX)
 cleanup() {
