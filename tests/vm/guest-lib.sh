@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# tests/vm/guest-lib.sh - helpers for the test scripts that run inside the Tier
+# A guest (busybox sh), installed as /vm-lib.sh; a test starts with
+# `. /vm-lib.sh`. Every check prints one line: "ok: ..." or "FAIL: ..." (the
+# latter ends the test with exit 1, and /init reports CFSROOT-VM-RESULT: FAIL).
+#
+# fs-verity: the host kernel has none, so files get fs-verity here, in the
+# guest, with Debian's `fsverity` tool (fsverity-utils, copied into the
+# initramfs with its libraries by build-initramfs.sh).
+# shellcheck shell=sh
+
+fail() {
+        echo "FAIL: $*"
+        exit 1
+}
+ok() { echo "ok: $*"; }
+
+# fs-verity digest of FILE as the kernel measures it ("sha256:<hex>").
+verity_measure() {
+        fsverity measure "$1" | cut -d' ' -f1
+}
+
+# Enable fs-verity on FILE (4 KiB blocks, sha256: what composefs expects).
+verity_enable() {
+        fsverity enable --hash-alg=sha256 --block-size=4096 "$1" || fail "fsverity enable $1"
+}
+
+# Enable fs-verity on every regular file below DIR, except the paths listed
+# (space separated, absolute) in $VERITY_SKIP. Prints how many were enabled.
+verity_enable_tree() {
+        n=0
+        for f in $(find "$1" -type f); do
+                case " $VERITY_SKIP " in
+                *" $f "*)
+                        echo "note: leaving $f without fs-verity"
+                        continue
+                        ;;
+                esac
+                verity_enable "$f"
+                n=$((n + 1))
+        done
+        echo "note: fs-verity enabled on $n files below $1"
+}
+
+# The object store + image of the composefs layout made by the host
+# (STORE/objects/ab/<62 hex>, STORE/images/<digest>), all with fs-verity.
+verity_enable_store() {
+        verity_enable_tree "${1:-/sysroot/composefs}"
+}
+
+# Reading FILE must fail with EIO (busybox prints "Input/output error").
+expect_eio() {
+        if cat "$1" >/tmp/expect_eio.out 2>/tmp/expect_eio.err; then
+                fail "reading $1 succeeded, expected EIO"
+        fi
+        grep -q "Input/output error" /tmp/expect_eio.err ||
+                fail "reading $1 failed, but not with EIO: $(cat /tmp/expect_eio.err)"
+        ok "reading $1 fails with EIO"
+}
+
+# Run CMD..., which must exit with CODE; its output goes to /tmp/out (and the console).
+expect_exit() {
+        want=$1
+        shift
+        set +e
+        "$@" >/tmp/out 2>&1
+        got=$?
+        set -e
+        cat /tmp/out
+        [ "$got" = "$want" ] || fail "'$*' exited $got, expected $want"
+        ok "'$*' exited $want"
+}
+
+# The last command's output (/tmp/out) must contain TEXT.
+expect_output() {
+        grep -qF -- "$1" /tmp/out || fail "output does not contain '$1'"
+        ok "output contains '$1'"
+}
+
+# The kernel log must contain TEXT.
+expect_kmsg() {
+        dmesg | grep -qF -- "$1" || fail "kernel log does not contain '$1'"
+        ok "kernel log contains '$1'"
+}

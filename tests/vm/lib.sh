@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# tests/vm/lib.sh - shared helpers of the VM test harness (host side), sourced
+# by the other tests/vm/*.sh scripts: cache directory, logging, tool checks,
+# input hashing, and a lock so parallel tests don't build the same cache entry
+# twice.
+# shellcheck shell=bash
+
+VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CFSROOT_CACHE=${CFSROOT_CACHE:-${HOME:-/root}/.cache/cfsroot}
+VM_CACHE=$CFSROOT_CACHE/vm
+mkdir -p "$VM_CACHE"
+
+vm_log() { echo "vm: $*" >&2; }
+vm_die() {
+        echo "vm: error: $*" >&2
+        exit 1
+}
+
+# Exit with a clear message naming the package when a tool is missing
+# (tests/install-deps.sh installs them all).
+vm_require() {
+        local tool pkg missing=()
+        for tool in "$@"; do
+                pkg=${tool#*:}
+                tool=${tool%%:*}
+                command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || [ -x "/sbin/$tool" ] ||
+                        missing+=("$tool (Debian package $pkg)")
+        done
+        if [ ${#missing[@]} -gt 0 ]; then
+                vm_die "missing: ${missing[*]}; run tests/install-deps.sh"
+        fi
+}
+
+# sha256 of the given files' contents and of the given strings, as one hex key.
+vm_hash() {
+        local a
+        for a in "$@"; do
+                if [ -f "$a" ]; then
+                        sha256sum <"$a"
+                else
+                        printf '%s\n' "$a"
+                fi
+        done | sha256sum | cut -c1-32
+}
+
+# Run "$@" holding an exclusive lock on $VM_CACHE/NAME.lock (one builder at a time;
+# meson runs tests in parallel and they share the cache).
+vm_locked() {
+        local name=$1
+        shift
+        (
+                flock -w 1800 9 || vm_die "timed out waiting for $VM_CACHE/$name.lock"
+                "$@"
+        ) 9>"$VM_CACHE/$name.lock"
+}
+
+# ---- helpers for the host part of test cases (cases/*.sh) ----
+
+# A small OS-like tree in DIR: the directories setup-root needs (sysroot, etc,
+# var), files big enough to be objects (> 64 bytes), an inline file, a symlink.
+# Deterministic content, so digests are stable.
+vm_make_source_tree() {
+        local d=$1
+        mkdir -p "$d"/{sysroot,etc,var,usr/bin,usr/share/cfsroot-test,tmp,proc,sys,dev,run}
+        printf 'NAME="cfsroot VM test"\nID=cfsroot-vm\n%0200d\n' 0 >"$d/etc/os-release"
+        echo cfsroot-vm >"$d/etc/hostname"
+        { echo '#!/bin/sh'; echo 'echo hello from the composefs root'; head -c 8000 /dev/zero | tr '\0' '#'; echo; } \
+                >"$d/usr/bin/hello"
+        chmod 0755 "$d/usr/bin/hello"
+        # 192 KiB of deterministic bytes: several Merkle tree blocks
+        local i
+        for i in $(seq 1 3072); do printf '%063d\n' "$i"; done >"$d/usr/share/cfsroot-test/data"
+        echo "small inline file" >"$d/usr/share/cfsroot-test/small"
+        ln -s ../share/cfsroot-test/data "$d/usr/bin/data-link"
+}
+
+# Build the composefs image + object store from SRC into DISKTREE/composefs
+# (objects/ab/<62 hex>, images/<digest>); sets IMAGE_DIGEST (hex).
+vm_make_composefs() {
+        local src=$1 disktree=$2 tmpimg
+        mkdir -p "$disktree/composefs/images"
+        tmpimg=$disktree/composefs/images/.new
+        IMAGE_DIGEST=$("$CFSROOT" mkimage --quiet --print-digest --store "$disktree/composefs" "$src" "$tmpimg") ||
+                vm_die "cfsroot mkimage --store failed"
+        IMAGE_DIGEST=${IMAGE_DIGEST#sha256:}
+        IMAGE_DIGEST=${IMAGE_DIGEST%% *}
+        [[ $IMAGE_DIGEST =~ ^[0-9a-f]{64}$ ]] || vm_die "mkimage printed no digest: '$IMAGE_DIGEST'"
+        mv "$tmpimg" "$disktree/composefs/images/$IMAGE_DIGEST"
+}
+
+# The object (below DISKTREE) holding the content of FILE: composefs/objects/ab/<62 hex>.
+vm_object_of() {
+        local file=$1 disktree=$2 d
+        d=$("$CFSROOT" digest "$file" | cut -d' ' -f1)
+        d=${d#sha256:}
+        echo "$disktree/composefs/objects/${d:0:2}/${d:2}"
+}
+
+# The boot policy of the Tier A composefs cases: the command line digest is
+# trusted (no signature), /etc and /var transient.
+vm_write_policy() {
+        mkdir -p "$STAGE/etc/cfsroot"
+        cat >"$STAGE/etc/cfsroot/policy.conf" <<'POLICY'
+[Boot]
+ObjectStore=/composefs
+[Trust]
+CommandLineDigest=yes
+RequireSignature=no
+[State]
+Etc=transient
+Var=transient
+POLICY
+}

@@ -1,0 +1,86 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# tests/vm/run-qemu.sh - boot one Tier A test VM under TCG and decide the
+# verdict from the serial console (host side).
+#
+#   run-qemu.sh [--timeout SECONDS] [--disk IMG] [--append ARGS] [--log FILE]
+#               KERNEL INITRD
+#
+# The guest's /init (guest-init.sh) prints "CFSROOT-VM-RESULT: PASS" or
+# "CFSROOT-VM-RESULT: FAIL ..." and powers off. Exit 0 only when the PASS line
+# is in the serial log and no FAIL line is; qemu's exit code alone never
+# decides. On failure the whole serial log is printed. qemu runs under
+# `timeout` (default 120 s, CFSROOT_VM_TIMEOUT overrides): /dev/kvm is not
+# usable on these machines (TCG only, see /work/shared/VM-TESTING.md).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+vm_require qemu-system-x86_64:qemu-system-x86 timeout:coreutils
+
+tmo=${CFSROOT_VM_TIMEOUT:-120}
+disk="" append="" log=""
+while [ $# -gt 0 ]; do
+        case $1 in
+        --timeout) tmo=$2; shift 2 ;;
+        --disk) disk=$2; shift 2 ;;
+        --append) append=$2; shift 2 ;;
+        --log) log=$2; shift 2 ;;
+        --) shift; break ;;
+        -*) vm_die "unknown option $1" ;;
+        *) break ;;
+        esac
+done
+[ $# -eq 2 ] || vm_die "usage: run-qemu.sh [--timeout S] [--disk IMG] [--append ARGS] [--log FILE] KERNEL INITRD"
+kernel=$1 initrd=$2
+if [ -z "$log" ]; then
+        log=$(mktemp "${TMPDIR:-/tmp}/cfsroot-vm-serial.XXXXXX")
+fi
+
+# quiet: only errors of the kernel reach the console, so they don't split the
+# marker lines; tests read warnings with dmesg inside the guest.
+cmdline="console=ttyS0 panic=-1 quiet loglevel=3 module_blacklist=kvm,kvm_amd,kvm_intel nosoftlockup"
+cmdline+=" rdinit=/init $append"
+
+args=(-accel tcg -cpu max -smp 2 -m 1G
+        -nodefaults -no-user-config -display none -no-reboot
+        -serial "file:$log"
+        -kernel "$kernel" -initrd "$initrd" -append "$cmdline")
+if [ -n "$disk" ]; then
+        args+=(-drive "file=$disk,if=virtio,format=raw,cache=unsafe")
+fi
+
+start=$(date +%s%N)
+set +e
+timeout --kill-after=10 "$tmo" qemu-system-x86_64 "${args[@]}" </dev/null >"$log.qemu" 2>&1
+rc=$?
+set -e
+ms=$((($(date +%s%N) - start) / 1000000))
+secs=$((ms / 1000)).$(printf %03d $((ms % 1000)))
+
+# the verdict, from the markers only (serial output has \r\n line ends)
+result=$(tr -d '\r' <"$log" | grep -a '^CFSROOT-VM-RESULT: ' | head -n1 || true)
+why=""
+if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+        why="timed out after ${tmo}s"
+elif [ -z "$result" ]; then
+        why="no CFSROOT-VM-RESULT line on the serial console (qemu exit $rc)"
+elif [ "${result#CFSROOT-VM-RESULT: PASS}" = "$result" ]; then
+        why="guest reported: ${result#CFSROOT-VM-RESULT: }"
+elif tr -d '\r' <"$log" | grep -aq '^CFSROOT-VM-RESULT: FAIL'; then
+        why="guest reported both PASS and FAIL"
+fi
+if [ -z "$why" ] && [ $rc -ne 0 ]; then
+        why="PASS reported, but qemu exited $rc"
+fi
+
+if [ -n "$why" ]; then
+        echo "===== serial log ($log) =====" >&2
+        tr -d '\r' <"$log" >&2 || true
+        if [ -s "$log.qemu" ]; then
+                echo "===== qemu output =====" >&2
+                cat "$log.qemu" >&2
+        fi
+        echo "===== VM FAILED: $why (${secs}s wall) =====" >&2
+        exit 1
+fi
+vm_log "VM passed in ${secs}s wall (${result#CFSROOT-VM-RESULT: PASS })"
