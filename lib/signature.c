@@ -469,6 +469,14 @@ int cfs_trust_load_dir(const char *dir, struct cfs_trust **ret, struct cfs_error
 
 /* ---- verification ---- */
 
+static bool digest_allowed(const X509_ALGOR *alg)
+{
+        const ASN1_OBJECT *obj = NULL;
+        X509_ALGOR_get0(&obj, NULL, NULL, alg);
+        int nid = obj ? OBJ_obj2nid(obj) : NID_undef;
+        return nid == NID_sha256 || nid == NID_sha384 || nid == NID_sha512;
+}
+
 static int parse_signature(const uint8_t *sig, size_t len, PKCS7 **ret, struct cfs_error *err)
 {
         char e[256];
@@ -486,6 +494,20 @@ static int parse_signature(const uint8_t *sig, size_t len, PKCS7 **ret, struct c
                 return cfs_error_set(err, EBADMSG,
                                      "signature is not a detached PKCS#7 signature with exactly "
                                      "one signer (as 'fsverity sign' makes)");
+        }
+        /* SHA-2 only. This also keeps malformed algorithm identifiers away from
+         * PKCS7_verify(), which leaks on them in OpenSSL 3.0. */
+        STACK_OF(X509_ALGOR) *algs = p7->d.sign->md_algs;
+        PKCS7_SIGNER_INFO *si = sk_PKCS7_SIGNER_INFO_value(PKCS7_get_signer_info(p7), 0);
+        bool ok = algs && sk_X509_ALGOR_num(algs) >= 1 && si && si->digest_alg &&
+                  digest_allowed(si->digest_alg);
+        for (int i = 0; ok && i < sk_X509_ALGOR_num(algs); i++)
+                ok = digest_allowed(sk_X509_ALGOR_value(algs, i));
+        if (!ok) {
+                PKCS7_free(p7);
+                return cfs_error_set(err, EBADMSG,
+                                     "signature uses a digest algorithm other than SHA-256, "
+                                     "SHA-384 or SHA-512");
         }
         *ret = p7;
         return 0;
