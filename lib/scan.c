@@ -1,5 +1,888 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* scan.c - TEMPORARY stub so the tool links; being written (issue 3). */
+/*
+ * scan.c - build a tree from a directory on disk, like `mkcomposefs DIR IMAGE`
+ * (see scan.h and docs/ARCHITECTURE.md "Object store and directory scan"). Host.
+ *
+ * The calling thread walks the tree depth-first, parents before children, each
+ * directory's entries in bytewise name order, so the tree (and which path of a
+ * hard-link group is the real node: the first one in that order, as in a dump
+ * file) does not depend on readdir order. It lstat()s every entry, reads xattrs,
+ * symlink targets and small files itself, and opens every larger regular file
+ * and hands the fd to a pool of hashing threads through a bounded queue (which
+ * bounds the open fds). A hashing thread only writes the digest[] of its node;
+ * has_digest and the payload are set by the calling thread after the pool has
+ * drained, so the tree (arena, tables) is only ever changed by one thread.
+ */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "macros.h"
 #include "scan.h"
-int cfs_scan_dir(const char *path, const struct cfs_scan_options *opts, struct cfs_tree **ret, struct cfs_scan_result *result, struct cfs_error *err) { (void)path; (void)opts; (void)ret; (void)result; (void)err; return -ENOSYS; }
+#include "verity.h"
+
+#define QUEUE_PER_THREAD 32u
+#define MAX_THREADS 1024u
+#define XATTR_VALUE_BUF (CFS_XATTR_VALUE_MAX + 1u)
+#define PROGRESS_INTERVAL_NS 200000000ll
+
+/* ---- the hashing pool ---- */
+
+struct job {
+        struct cfs_node *node;
+        int fd;
+        struct timespec mtime, ctime; /* as fstat()ed when opened */
+};
+
+struct pool {
+        pthread_mutex_t lock;
+        pthread_cond_t not_empty, not_full, idle;
+        struct job *ring;
+        size_t cap, head, count;
+        unsigned busy, n_threads;
+        bool stop;
+        pthread_t *threads;
+
+        struct cfs_store *store;
+        atomic_bool failed;   /* a job failed: skip the rest */
+        atomic_bool canceled; /* the walk failed: skip the rest */
+        /* first failure (under lock) */
+        struct cfs_node *err_node;
+        struct cfs_error err;
+        int err_code;
+
+        atomic_uint_fast64_t files_hashed, bytes_hashed;
+        atomic_uint_fast64_t added, existed, no_verity;
+};
+
+static bool ts_eq(const struct timespec *a, const struct timespec *b)
+{
+        return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static void pool_fail(struct pool *p, struct cfs_node *n, int r, const struct cfs_error *e)
+{
+        pthread_mutex_lock(&p->lock);
+        if (!p->err_code) {
+                p->err_code = r;
+                p->err_node = n;
+                if (e)
+                        p->err = *e;
+        }
+        pthread_mutex_unlock(&p->lock);
+        atomic_store(&p->failed, true);
+}
+
+static int hash_one(struct pool *p, const struct job *j, struct cfs_error *e)
+{
+        struct cfs_node *n = j->node;
+        enum cfs_store_added added;
+        bool verity;
+        struct stat st;
+        int r;
+
+        if (p->store) {
+                r = cfs_store_add_fd_hashing(p->store, j->fd, n->size, n->digest, &added, &verity,
+                                             e);
+                if (r < 0)
+                        return r;
+                atomic_fetch_add(added == CFS_STORE_ADDED ? &p->added : &p->existed, 1);
+                if (!verity)
+                        atomic_fetch_add(&p->no_verity, 1);
+        } else {
+                r = cfs_verity_digest_fd(j->fd, n->digest);
+                if (r < 0)
+                        return cfs_error_set(e, r, "cannot compute the fs-verity digest: %s",
+                                             strerror(-r));
+        }
+        /* a file written to while we read it gives a torn snapshot: refuse it */
+        if (fstat(j->fd, &st) < 0)
+                return cfs_error_set(e, errno, "%s", strerror(errno));
+        if ((uint64_t)st.st_size != n->size || !ts_eq(&st.st_mtim, &j->mtime) ||
+            !ts_eq(&st.st_ctim, &j->ctime))
+                return cfs_error_set(e, EIO, "file changed while it was read");
+        atomic_fetch_add(&p->files_hashed, 1);
+        atomic_fetch_add(&p->bytes_hashed, n->size);
+        return 0;
+}
+
+static void *pool_worker(void *userdata)
+{
+        struct pool *p = userdata;
+
+        for (;;) {
+                pthread_mutex_lock(&p->lock);
+                while (p->count == 0 && !p->stop)
+                        pthread_cond_wait(&p->not_empty, &p->lock);
+                if (p->count == 0) {
+                        pthread_mutex_unlock(&p->lock);
+                        return NULL;
+                }
+                struct job j = p->ring[p->head];
+                p->head = (p->head + 1) % p->cap;
+                p->count--;
+                p->busy++;
+                pthread_cond_signal(&p->not_full);
+                pthread_mutex_unlock(&p->lock);
+
+                if (!atomic_load(&p->failed) && !atomic_load(&p->canceled)) {
+                        struct cfs_error e = {};
+                        int r = hash_one(p, &j, &e);
+                        if (r < 0)
+                                pool_fail(p, j.node, r, &e);
+                }
+                close(j.fd);
+
+                pthread_mutex_lock(&p->lock);
+                p->busy--;
+                if (p->count == 0 && p->busy == 0)
+                        pthread_cond_broadcast(&p->idle);
+                pthread_mutex_unlock(&p->lock);
+        }
+}
+
+static unsigned online_cpus(void)
+{
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        return n < 1 ? 1u : (unsigned)CFS_MIN(n, (long)MAX_THREADS);
+}
+
+static int pool_start(struct pool *p, unsigned threads, struct cfs_store *store)
+{
+        p->store = store;
+        p->n_threads = threads ? CFS_MIN(threads, MAX_THREADS) : online_cpus();
+        p->cap = (size_t)p->n_threads * QUEUE_PER_THREAD;
+        p->ring = calloc(p->cap, sizeof(*p->ring));
+        p->threads = calloc(p->n_threads, sizeof(*p->threads));
+        if (!p->ring || !p->threads)
+                return -ENOMEM;
+        pthread_mutex_init(&p->lock, NULL);
+        pthread_cond_init(&p->not_empty, NULL);
+        pthread_cond_init(&p->not_full, NULL);
+        pthread_cond_init(&p->idle, NULL);
+        for (unsigned i = 0; i < p->n_threads; i++) {
+                int r = pthread_create(&p->threads[i], NULL, pool_worker, p);
+                if (r != 0) {
+                        p->n_threads = i; /* the ones started are joined by pool_stop() */
+                        return -r;
+                }
+        }
+        return 0;
+}
+
+/* Queue a job; takes ownership of j->fd (closed on failure too). */
+static int pool_submit(struct pool *p, const struct job *j)
+{
+        pthread_mutex_lock(&p->lock);
+        while (p->count == p->cap && !atomic_load(&p->failed))
+                pthread_cond_wait(&p->not_full, &p->lock);
+        if (atomic_load(&p->failed)) {
+                pthread_mutex_unlock(&p->lock);
+                close(j->fd);
+                return -ECANCELED;
+        }
+        p->ring[(p->head + p->count) % p->cap] = *j;
+        p->count++;
+        pthread_cond_signal(&p->not_empty);
+        pthread_mutex_unlock(&p->lock);
+        return 0;
+}
+
+/* Wait until every queued job is done, calling @tick now and then. */
+static void pool_drain(struct pool *p, void (*tick)(void *), void *userdata)
+{
+        pthread_mutex_lock(&p->lock);
+        while (p->count > 0 || p->busy > 0) {
+                struct timespec until;
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_nsec += PROGRESS_INTERVAL_NS;
+                if (until.tv_nsec >= 1000000000) {
+                        until.tv_sec++;
+                        until.tv_nsec -= 1000000000;
+                }
+                pthread_cond_timedwait(&p->idle, &p->lock, &until);
+                if (tick) {
+                        pthread_mutex_unlock(&p->lock);
+                        tick(userdata);
+                        pthread_mutex_lock(&p->lock);
+                }
+        }
+        pthread_mutex_unlock(&p->lock);
+}
+
+/* Stop and join the threads, close the fds of jobs never run. */
+static void pool_stop(struct pool *p)
+{
+        if (!p->threads)
+                return;
+        if (p->ring) {
+                pthread_mutex_lock(&p->lock);
+                p->stop = true;
+                pthread_cond_broadcast(&p->not_empty);
+                pthread_cond_broadcast(&p->not_full);
+                pthread_mutex_unlock(&p->lock);
+                for (unsigned i = 0; i < p->n_threads; i++)
+                        pthread_join(p->threads[i], NULL);
+                for (; p->count > 0; p->count--, p->head = (p->head + 1) % p->cap)
+                        close(p->ring[p->head].fd);
+                pthread_mutex_destroy(&p->lock);
+                pthread_cond_destroy(&p->not_empty);
+                pthread_cond_destroy(&p->not_full);
+                pthread_cond_destroy(&p->idle);
+        }
+        free(p->ring);
+        free(p->threads);
+        p->ring = NULL;
+        p->threads = NULL;
+}
+
+/* ---- hard links: (st_dev, st_ino) -> first node, for entries with st_nlink > 1 ---- */
+
+struct inode_ref {
+        dev_t dev;
+        ino_t ino;
+        struct cfs_node *node; /* NULL: empty slot */
+};
+
+struct inode_map {
+        struct inode_ref *slots;
+        size_t size, used;
+};
+
+static size_t inode_slot(const struct inode_map *m, dev_t dev, ino_t ino)
+{
+        uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev * 0xc2b2ae3d27d4eb4full;
+        size_t i = (size_t)(h ^ (h >> 29)) & (m->size - 1);
+        while (m->slots[i].node && (m->slots[i].dev != dev || m->slots[i].ino != ino))
+                i = (i + 1) & (m->size - 1);
+        return i;
+}
+
+static struct cfs_node *inode_find(const struct inode_map *m, dev_t dev, ino_t ino)
+{
+        return m->size ? m->slots[inode_slot(m, dev, ino)].node : NULL;
+}
+
+static int inode_add(struct inode_map *m, dev_t dev, ino_t ino, struct cfs_node *n)
+{
+        if ((m->used + 1) * 2 > m->size) {
+                struct inode_map g = {.size = m->size ? m->size * 2 : 256, .used = m->used};
+                g.slots = calloc(g.size, sizeof(*g.slots));
+                if (!g.slots)
+                        return -ENOMEM;
+                for (size_t i = 0; i < m->size; i++)
+                        if (m->slots[i].node)
+                                g.slots[inode_slot(&g, m->slots[i].dev, m->slots[i].ino)] =
+                                    m->slots[i];
+                free(m->slots);
+                *m = g;
+        }
+        m->slots[inode_slot(m, dev, ino)] = (struct inode_ref){dev, ino, n};
+        m->used++;
+        return 0;
+}
+
+/* ---- the walk ---- */
+
+struct frame {
+        DIR *dir;
+        struct cfs_node *node;
+        char *names;     /* NUL-terminated names, back to back */
+        size_t *offs;    /* sorted offsets into names */
+        size_t n, i;     /* entries, next one */
+        size_t path_len; /* length of this directory's path in scan->path */
+};
+
+struct scan {
+        struct cfs_tree *tree;
+        const struct cfs_scan_options *opts;
+        struct cfs_error *err;
+        struct pool pool;
+        struct inode_map inodes;
+
+        struct frame *stack;
+        size_t depth, alloc_stack;
+
+        char *path; /* relative path of the current entry, for messages */
+        size_t path_len, path_alloc;
+
+        char *xattr_list;
+        size_t xattr_list_alloc;
+        uint8_t *xattr_value;
+
+        struct cfs_scan_progress progress;
+        struct timespec last_progress;
+};
+
+/* The current path for a message: printable bytes as they are, others as \xNN. */
+static const char *msg_path(struct scan *s, char *buf, size_t size)
+{
+        size_t o = 0;
+        for (size_t i = 0; i < s->path_len && o + 5 < size; i++) {
+                unsigned char c = (unsigned char)s->path[i];
+                if (c >= 0x20 && c < 0x7f && c != '\\')
+                        buf[o++] = (char)c;
+                else
+                        o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
+        }
+        buf[o] = 0;
+        return o ? buf : ".";
+}
+
+_printf_(3, 4) static int scan_fail(struct scan *s, int code, const char *fmt, ...)
+{
+        char where[CFS_ERROR_MAX], what[CFS_ERROR_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(what, sizeof(what), fmt, ap);
+        va_end(ap);
+        return cfs_error_set(s->err, code, "%s: %s", msg_path(s, where, sizeof(where)), what);
+}
+
+static int scan_errno(struct scan *s, int r)
+{
+        return scan_fail(s, r, "%s", strerror(r < 0 ? -r : r));
+}
+
+static int path_set(struct scan *s, size_t dir_len, const char *name, size_t name_len)
+{
+        size_t need = dir_len + 1 + name_len + 1;
+        if (need > s->path_alloc) {
+                size_t a = CFS_MAX(need, 2 * s->path_alloc);
+                char *p = realloc(s->path, a);
+                if (!p)
+                        return -ENOMEM;
+                s->path = p;
+                s->path_alloc = a;
+        }
+        size_t o = dir_len;
+        if (dir_len > 0)
+                s->path[o++] = '/';
+        memcpy(s->path + o, name, name_len);
+        s->path_len = o + name_len;
+        s->path[s->path_len] = 0;
+        return 0;
+}
+
+static void report_progress(struct scan *s, bool force)
+{
+        const struct cfs_scan_options *o = s->opts;
+        struct timespec now;
+
+        if (!o || !o->progress)
+                return;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long el = (now.tv_sec - s->last_progress.tv_sec) * 1000000000ll +
+                       (now.tv_nsec - s->last_progress.tv_nsec);
+        if (!force && el < PROGRESS_INTERVAL_NS)
+                return;
+        s->last_progress = now;
+        s->progress.files_hashed = atomic_load(&s->pool.files_hashed);
+        s->progress.bytes_hashed = atomic_load(&s->pool.bytes_hashed);
+        o->progress(&s->progress, o->userdata);
+}
+
+static void progress_tick(void *userdata)
+{
+        report_progress(userdata, false);
+}
+
+/* Kernel (new_encode_dev) encoding of a device number, as EROFS and dumps store it. */
+static int encode_rdev(dev_t rdev, uint32_t *ret)
+{
+        unsigned ma = major(rdev), mi = minor(rdev);
+        if (ma > 0xfffu || mi > 0xfffffu)
+                return -EOVERFLOW;
+        *ret = (mi & 0xffu) | (ma << 8) | ((mi & ~0xffu) << 12);
+        return 0;
+}
+
+static int fill_stat(struct scan *s, struct cfs_node *n, const struct stat *st)
+{
+        n->mode = st->st_mode;
+        n->uid = st->st_uid;
+        n->gid = st->st_gid;
+        n->nlink = 1;
+        n->mtime_sec = st->st_mtim.tv_sec;
+        n->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+        if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
+                if (encode_rdev(st->st_rdev, &n->rdev) < 0)
+                        return scan_fail(s, EOVERFLOW, "device number %u:%u does not fit",
+                                         major(st->st_rdev), minor(st->st_rdev));
+        }
+        if (S_ISREG(st->st_mode)) {
+                if ((uint64_t)st->st_size > CFS_FILE_SIZE_MAX)
+                        return scan_fail(s, EFBIG, "file of %lld bytes is too large",
+                                         (long long)st->st_size);
+                n->size = (uint64_t)st->st_size;
+        }
+        return 0;
+}
+
+static int name_cmp_sort(const void *a, const void *b, void *names)
+{
+        return strcmp((const char *)names + *(const size_t *)a,
+                      (const char *)names + *(const size_t *)b);
+}
+
+static int compare_names(const void *a, const void *b)
+{
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* xattrs of the entry at @path (l* calls: a symlink's own xattrs). */
+static int read_xattrs(struct scan *s, struct cfs_node *n, const char *path, int fd)
+{
+        ssize_t len;
+        for (;;) {
+                len = fd >= 0 ? flistxattr(fd, s->xattr_list, s->xattr_list_alloc)
+                              : llistxattr(path, s->xattr_list, s->xattr_list_alloc);
+                if (len >= 0)
+                        break;
+                if (errno == ENOTSUP)
+                        return 0; /* file system without xattrs */
+                if (errno != ERANGE)
+                        return scan_fail(s, errno, "cannot list xattrs: %s", strerror(errno));
+                ssize_t need = fd >= 0 ? flistxattr(fd, NULL, 0) : llistxattr(path, NULL, 0);
+                if (need < 0)
+                        return scan_fail(s, errno, "cannot list xattrs: %s", strerror(errno));
+                size_t a = (size_t)need + 256;
+                char *l = realloc(s->xattr_list, a);
+                if (!l)
+                        return -ENOMEM;
+                s->xattr_list = l;
+                s->xattr_list_alloc = a;
+        }
+        if (len == 0)
+                return 0;
+
+        /* deterministic order whatever the file system lists first */
+        size_t count = 0;
+        for (ssize_t i = 0; i < len; i += (ssize_t)strlen(s->xattr_list + i) + 1)
+                count++;
+        _cleanup_free_ const char **names = malloc(count * sizeof(*names));
+        if (!names)
+                return -ENOMEM;
+        count = 0;
+        for (ssize_t i = 0; i < len; i += (ssize_t)strlen(s->xattr_list + i) + 1)
+                names[count++] = s->xattr_list + i;
+        qsort(names, count, sizeof(*names), compare_names);
+
+        uint64_t budget = 12;
+        for (size_t i = 0; i < count; i++) {
+                const char *name = names[i];
+                size_t name_len = strlen(name);
+                ssize_t vlen = fd >= 0 ? fgetxattr(fd, name, s->xattr_value, XATTR_VALUE_BUF)
+                                       : lgetxattr(path, name, s->xattr_value, XATTR_VALUE_BUF);
+                if (vlen < 0 && errno == ENODATA)
+                        continue; /* removed since it was listed */
+                if (vlen < 0)
+                        return scan_fail(s, errno, "cannot read xattr %s: %s", name,
+                                         strerror(errno));
+                if (name_len == 0 || name_len > CFS_XATTR_NAME_MAX)
+                        return scan_fail(s, EINVAL, "xattr name of %zu bytes", name_len);
+                if ((size_t)vlen > CFS_XATTR_VALUE_MAX)
+                        return scan_fail(s, E2BIG, "xattr %s: value longer than %u bytes", name,
+                                         CFS_XATTR_VALUE_MAX);
+                budget += 7u + name_len + (size_t)vlen;
+                if (budget > CFS_XATTR_BUDGET)
+                        return scan_fail(s, E2BIG, "the xattrs of a file exceed %u bytes",
+                                         CFS_XATTR_BUDGET);
+                int r =
+                    cfs_node_set_xattr(s->tree, n, name, name_len, s->xattr_value, (size_t)vlen);
+                if (r < 0)
+                        return scan_fail(s, r, "cannot set xattr %s: %s", name, strerror(-r));
+        }
+        return 0;
+}
+
+static int read_symlink(struct scan *s, struct cfs_node *n, int dir_fd, const char *name)
+{
+        char target[CFS_SYMLINK_MAX + 2];
+        ssize_t len = readlinkat(dir_fd, name, target, sizeof(target));
+        if (len < 0)
+                return scan_errno(s, -errno);
+        if (len == 0 || (size_t)len > CFS_SYMLINK_MAX)
+                return scan_fail(s, ENAMETOOLONG, "symlink target longer than %u bytes",
+                                 CFS_SYMLINK_MAX);
+        n->payload = cfs_tree_strndup(s->tree, target, (size_t)len);
+        if (!n->payload)
+                return -ENOMEM;
+        n->size = (uint64_t)len;
+        return 0;
+}
+
+/* Open a regular file found by lstat @st, making sure it is still that file. */
+static int open_regular(struct scan *s, int dir_fd, const char *name, const struct stat *st,
+                        struct stat *ret_st)
+{
+        int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return scan_errno(s, -errno);
+        if (fstat(fd, ret_st) < 0) {
+                int r = -errno;
+                close(fd);
+                return scan_errno(s, r);
+        }
+        if (!S_ISREG(ret_st->st_mode) || ret_st->st_dev != st->st_dev ||
+            ret_st->st_ino != st->st_ino || ret_st->st_size != st->st_size) {
+                close(fd);
+                return scan_fail(s, EIO, "file changed while the tree was scanned");
+        }
+        return fd;
+}
+
+static int read_inline(struct scan *s, struct cfs_node *n, int fd)
+{
+        uint8_t buf[CFS_SCAN_INLINE_MAX + 1];
+        size_t got = 0;
+        for (;;) {
+                ssize_t k = pread(fd, buf + got, sizeof(buf) - got, (off_t)got);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return scan_errno(s, -errno);
+                if (k == 0)
+                        break;
+                got += (size_t)k;
+                if (got == sizeof(buf))
+                        break;
+        }
+        if (got != n->size)
+                return scan_fail(s, EIO, "file changed while it was read (%zu bytes, size %llu)",
+                                 got, (unsigned long long)n->size);
+        n->content = cfs_tree_memdup(s->tree, buf, got);
+        return n->content ? 0 : -ENOMEM;
+}
+
+static int regular_content(struct scan *s, struct cfs_node *n, int dir_fd, const char *name,
+                           const struct stat *st)
+{
+        struct stat fst;
+        if (n->size == 0)
+                return 0; /* no content, no digest, no payload (like mkcomposefs) */
+        int fd = open_regular(s, dir_fd, name, st, &fst);
+        if (fd < 0)
+                return fd;
+        if (n->size <= CFS_SCAN_INLINE_MAX) {
+                int r = read_inline(s, n, fd);
+                close(fd);
+                return r;
+        }
+        s->progress.bytes_total += n->size;
+        struct job j = {.node = n, .fd = fd, .mtime = fst.st_mtim, .ctime = fst.st_ctim};
+        return pool_submit(&s->pool, &j);
+}
+
+static int push_dir(struct scan *s, struct cfs_node *n, int fd);
+
+/* One directory entry of the top frame. */
+static int scan_entry(struct scan *s, struct frame *f, const char *name)
+{
+        size_t name_len = strlen(name);
+        int dir_fd = dirfd(f->dir);
+        struct cfs_node *n, *target;
+        struct stat st;
+        int r;
+
+        r = path_set(s, f->path_len, name, name_len);
+        if (r < 0)
+                return r;
+        if (name_len > CFS_NAME_MAX)
+                return scan_fail(s, ENAMETOOLONG, "name longer than %u bytes", CFS_NAME_MAX);
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return scan_errno(s, -errno);
+        r = cfs_tree_add_child(s->tree, f->node, name, name_len, &n);
+        if (r < 0)
+                return scan_errno(s, r);
+        s->progress.entries++;
+
+        if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+                target = inode_find(&s->inodes, st.st_dev, st.st_ino);
+                if (target) {
+                        n->link = target;
+                        n->mode = target->mode;
+                        target->nlink++;
+                        return 0;
+                }
+                r = inode_add(&s->inodes, st.st_dev, st.st_ino, n);
+                if (r < 0)
+                        return r;
+        }
+        r = fill_stat(s, n, &st);
+        if (r < 0)
+                return r;
+        char xpath[64 + CFS_NAME_MAX];
+        snprintf(xpath, sizeof(xpath), "/proc/self/fd/%d/%s", dir_fd, name);
+
+        switch (st.st_mode & S_IFMT) {
+        case S_IFDIR: {
+                int fd = openat(dir_fd, name,
+                                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0)
+                        return scan_errno(s, -errno);
+                r = read_xattrs(s, n, NULL, fd);
+                if (r < 0) {
+                        close(fd);
+                        return r;
+                }
+                return push_dir(s, n, fd);
+        }
+        case S_IFREG:
+                r = regular_content(s, n, dir_fd, name, &st);
+                break;
+        case S_IFLNK:
+                r = read_symlink(s, n, dir_fd, name);
+                break;
+        case S_IFCHR:
+        case S_IFBLK:
+        case S_IFIFO:
+        case S_IFSOCK:
+                break;
+        default:
+                return scan_fail(s, EINVAL, "unknown file type %o", st.st_mode & S_IFMT);
+        }
+        if (r < 0)
+                return r;
+        return read_xattrs(s, n, xpath, -1);
+}
+
+/* Read and sort the names of directory @fd (taken over) and push a frame for it. */
+static int push_dir(struct scan *s, struct cfs_node *n, int fd)
+{
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                int r = -errno;
+                close(fd);
+                return scan_errno(s, r);
+        }
+        if (s->depth == s->alloc_stack) {
+                size_t a = s->alloc_stack ? 2 * s->alloc_stack : 16;
+                struct frame *st = realloc(s->stack, a * sizeof(*st));
+                if (!st) {
+                        closedir(d);
+                        return -ENOMEM;
+                }
+                s->stack = st;
+                s->alloc_stack = a;
+        }
+        struct frame *f = &s->stack[s->depth++];
+        *f = (struct frame){.dir = d, .node = n, .path_len = s->path_len};
+
+        size_t used = 0, alloc = 0, n_alloc = 0;
+        for (;;) {
+                errno = 0;
+                struct dirent *de = readdir(d);
+                if (!de) {
+                        if (errno)
+                                return scan_errno(s, -errno);
+                        break;
+                }
+                const char *nm = de->d_name;
+                if (nm[0] == '.' && (nm[1] == 0 || (nm[1] == '.' && nm[2] == 0)))
+                        continue;
+                size_t len = strlen(nm) + 1;
+                if (used + len > alloc) {
+                        size_t a = CFS_MAX(used + len, alloc ? 2 * alloc : 4096);
+                        char *p = realloc(f->names, a);
+                        if (!p)
+                                return -ENOMEM;
+                        f->names = p;
+                        alloc = a;
+                }
+                if (f->n == n_alloc) {
+                        size_t a = n_alloc ? 2 * n_alloc : 64;
+                        size_t *o = realloc(f->offs, a * sizeof(*o));
+                        if (!o)
+                                return -ENOMEM;
+                        f->offs = o;
+                        n_alloc = a;
+                }
+                memcpy(f->names + used, nm, len);
+                f->offs[f->n++] = used;
+                used += len;
+        }
+        if (f->n > 1)
+                qsort_r(f->offs, f->n, sizeof(*f->offs), name_cmp_sort, f->names);
+        return 0;
+}
+
+static void pop_dir(struct scan *s)
+{
+        struct frame *f = &s->stack[--s->depth];
+        /* nlink of a directory: 2 + subdirectories, as the image will have it */
+        uint32_t subdirs = 0;
+        for (uint32_t i = 0; i < f->node->n_children; i++) {
+                const struct cfs_node *c = f->node->children[i];
+                if (!c->link && S_ISDIR(c->mode))
+                        subdirs++;
+        }
+        f->node->nlink = 2 + subdirs;
+        closedir(f->dir);
+        free(f->names);
+        free(f->offs);
+}
+
+static int walk(struct scan *s)
+{
+        unsigned since_progress = 0;
+        while (s->depth > 0) {
+                struct frame *f = &s->stack[s->depth - 1];
+                if (f->i == f->n) {
+                        pop_dir(s);
+                        continue;
+                }
+                const char *name = f->names + f->offs[f->i++];
+                int r = scan_entry(s, f, name);
+                if (r < 0)
+                        return r;
+                if (atomic_load(&s->pool.failed))
+                        return -ECANCELED;
+                if (++since_progress == 256) {
+                        since_progress = 0;
+                        report_progress(s, false);
+                }
+        }
+        return 0;
+}
+
+/* After the pool drained: the digests are in; name the objects. */
+static int set_payload(struct cfs_node *n, void *userdata)
+{
+        struct scan *s = userdata;
+        if (n->link || !S_ISREG(n->mode) || n->size <= CFS_SCAN_INLINE_MAX)
+                return 0;
+        char name[66];
+        cfs_store_object_name(n->digest, name);
+        n->payload = cfs_tree_strndup(s->tree, name, strlen(name));
+        if (!n->payload)
+                return -ENOMEM;
+        n->has_digest = true;
+        return 0;
+}
+
+static int scan_root(struct scan *s, const char *path)
+{
+        struct cfs_node *root;
+        struct stat st;
+        int r;
+
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return cfs_error_set(s->err, errno, "%s: %s", path, strerror(errno));
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                close(fd);
+                return cfs_error_set(s->err, r, "%s: %s", path, strerror(-r));
+        }
+        r = cfs_tree_add_root(s->tree, &root);
+        if (r >= 0)
+                r = fill_stat(s, root, &st);
+        if (r >= 0)
+                r = read_xattrs(s, root, NULL, fd);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        s->progress.entries = 1;
+        return push_dir(s, root, fd);
+}
+
+static void scan_cleanup(struct scan *s)
+{
+        atomic_store(&s->pool.canceled, true);
+        pool_stop(&s->pool);
+        while (s->depth > 0)
+                pop_dir(s);
+        free(s->stack);
+        free(s->inodes.slots);
+        free(s->path);
+        free(s->xattr_list);
+        free(s->xattr_value);
+        cfs_tree_free(s->tree);
+}
+
+/* The first failure of a hashing thread, with the path of its file. */
+static int pool_error(struct scan *s)
+{
+        struct pool *p = &s->pool;
+        _cleanup_free_ char *path = p->err_node ? cfs_node_path(p->err_node) : NULL;
+        if (!path)
+                return cfs_error_set(s->err, p->err_code, "%s",
+                                     cfs_error_text(&p->err, p->err_code));
+        /* reuse the message escaping: make it the current path */
+        int r = path_set(s, 0, path + 1, strlen(path + 1));
+        if (r < 0)
+                return r;
+        return scan_fail(s, p->err_code, "%s", cfs_error_text(&p->err, p->err_code));
+}
+
+int cfs_scan_dir(const char *path, const struct cfs_scan_options *opts, struct cfs_tree **ret,
+                 struct cfs_scan_result *result, struct cfs_error *err)
+{
+        struct scan s = {.opts = opts, .err = err};
+        int r;
+
+        if (result)
+                *result = (struct cfs_scan_result){};
+        clock_gettime(CLOCK_MONOTONIC, &s.last_progress);
+        r = cfs_tree_new(&s.tree);
+        if (r < 0)
+                return r;
+        s.xattr_value = malloc(XATTR_VALUE_BUF);
+        s.xattr_list_alloc = 4096; /* never 0: a 0-sized list call returns the size */
+        s.xattr_list = malloc(s.xattr_list_alloc);
+        if (!s.xattr_value || !s.xattr_list) {
+                r = -ENOMEM;
+                goto out;
+        }
+        r = pool_start(&s.pool, opts ? opts->threads : 0, opts ? opts->store : NULL);
+        if (r < 0) {
+                r = cfs_error_set(err, r, "cannot start hashing threads: %s", strerror(-r));
+                goto out;
+        }
+        r = scan_root(&s, path);
+        if (r >= 0)
+                r = walk(&s);
+        if (r >= 0)
+                pool_drain(&s.pool, progress_tick, &s);
+        if (atomic_load(&s.pool.failed)) {
+                pool_drain(&s.pool, NULL, NULL);
+                r = pool_error(&s);
+                goto out;
+        }
+        if (r < 0)
+                goto out;
+        report_progress(&s, true);
+        r = cfs_tree_walk(s.tree, set_payload, &s);
+        if (r < 0)
+                goto out;
+        if (opts && opts->store) {
+                r = cfs_store_sync(opts->store, err);
+                if (r < 0)
+                        goto out;
+        }
+        cfs_tree_sort(s.tree);
+        if (result) {
+                result->objects_added = atomic_load(&s.pool.added);
+                result->objects_existed = atomic_load(&s.pool.existed);
+                result->objects_without_verity = atomic_load(&s.pool.no_verity);
+        }
+        *ret = TAKE_PTR(s.tree);
+out:
+        if (r < 0 && err && err->code == 0)
+                cfs_error_set(err, r, "%s", strerror(-r));
+        scan_cleanup(&s);
+        return r;
+}
