@@ -7,7 +7,16 @@
  * fs-verity digest and size) must equal what upstream mkcomposefs produced, and
  * fsck.erofs must accept the image. Output is TAP, one test point per check.
  *
- * Usage: test-golden UPSTREAM_DIR SYNTHETIC_DIR [FILTER]
+ * The reader is checked on the same images: cfs_image_check() accepts each,
+ * cfs_image_load() + cfs_dump_write() give what `composefs-info dump` prints
+ * (the upstream dumps are composefs-info output, so they are the reference;
+ * vectors whose input differs from composefs-info's view in a §15 way have the
+ * expected output in EXPECTED_DUMP_DIR/NAME; synthetic dumps, written in
+ * generator order with placeholder directory sizes, are compared as sorted
+ * lines with directory SIZE and NLINK masked), and dump -> image -> dump is
+ * lossless: the printed dump builds the very same image bytes again.
+ *
+ * Usage: test-golden UPSTREAM_DIR SYNTHETIC_DIR [FILTER [EXPECTED_DUMP_DIR]]
  * (FILTER: only vectors whose file name contains it, e.g. for benchmarks).
  */
 #include <dirent.h>
@@ -28,6 +37,7 @@
 #include <openssl/evp.h>
 
 #include "dump.h"
+#include "image-reader.h"
 #include "image.h"
 #include "tree.h"
 
@@ -230,6 +240,264 @@ static void check_image(const char *name, const char *path, int fd, const struct
                 tap(f == 1, "%s: fsck.erofs accepts the image", name);
 }
 
+static const char *expected_dump_dir;
+
+/* Whole file (gunzipped if it ends in .gz) into a malloc()ed buffer. */
+static char *read_text(const char *path, size_t *ret_len)
+{
+        char cmd[4200];
+        snprintf(cmd, sizeof(cmd), ends_with(path, ".gz") ? "gzip -dc < '%s'" : "cat '%s'", path);
+        FILE *p = popen(cmd, "re");
+        if (!p)
+                return NULL;
+        char *buf = NULL;
+        size_t len = 0, alloc = 0, n;
+        do {
+                if (alloc - len < 65536) {
+                        alloc = alloc ? 2 * alloc : 1 << 20;
+                        char *b = realloc(buf, alloc + 1);
+                        if (!b)
+                                break;
+                        buf = b;
+                }
+                n = fread(buf + len, 1, alloc - len, p);
+                len += n;
+        } while (n > 0);
+        if (pclose(p) != 0 || !buf) {
+                free(buf);
+                return NULL;
+        }
+        buf[len] = 0;
+        *ret_len = len;
+        return buf;
+}
+
+/* Load an image file with the reader and print it as a dump. */
+static char *image_to_dump(const char *path, uint32_t *ret_version, struct cfs_error *err,
+                           int *ret_r)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        _cleanup_(cfs_image_closep) struct cfs_image *img = NULL;
+        _cleanup_(cfs_tree_freep) struct cfs_tree *t = NULL;
+        char *text = NULL;
+        size_t len = 0;
+
+        *ret_r = fd < 0 ? -errno : cfs_image_open_fd(fd, &img, err);
+        if (*ret_r < 0)
+                return NULL;
+        struct cfs_image_info info;
+        cfs_image_get_info(img, &info);
+        *ret_version = info.composefs_version;
+        *ret_r = cfs_image_check(img, err);
+        if (*ret_r < 0)
+                return NULL;
+        *ret_r = cfs_image_load(img, &t, err);
+        if (*ret_r < 0)
+                return NULL;
+        FILE *f = open_memstream(&text, &len);
+        if (!f) {
+                *ret_r = -ENOMEM;
+                return NULL;
+        }
+        *ret_r = cfs_dump_write(t, f);
+        fclose(f);
+        if (*ret_r < 0) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+/* Synthetic dumps: compare as sorted lines with directory SIZE and NLINK masked. */
+static int line_cmp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Generators may spell \n, \t, \r, \\ as \x0a etc.; composefs-info uses the
+ * short forms (§14.2). Rewrites @s in place. */
+static void short_escapes(char *s)
+{
+        static const char from[] = {0x0a, 0x09, 0x0d, 0x5c}, to[] = {'n', 't', 'r', '\\'};
+        char *w = s;
+        for (const char *r = s; *r;) {
+                if (r[0] != '\\' || !r[1]) {
+                        *w++ = *r++;
+                        continue;
+                }
+                unsigned v;
+                if (r[1] == 'x' && r[2] && r[3] && sscanf(r + 2, "%2x", &v) == 1) {
+                        const char *hit = memchr(from, (int)v, sizeof(from));
+                        if (hit) {
+                                *w++ = '\\';
+                                *w++ = to[hit - from];
+                                r += 4;
+                                continue;
+                        }
+                }
+                *w++ = *r++;
+                *w++ = *r++;
+        }
+        *w = 0;
+}
+
+static char **normalized_lines(const char *text, size_t *ret_n)
+{
+        size_t n = 0, alloc = 1024;
+        char **v = malloc(alloc * sizeof(*v));
+        for (const char *p = text; v && *p;) {
+                const char *nl = strchr(p, '\n');
+                size_t len = nl ? (size_t)(nl - p) : strlen(p);
+                char *line = strndup(p, len);
+                /* fields: PATH SIZE MODE NLINK ... */
+                char *f[4] = {line, NULL, NULL, NULL};
+                for (int i = 1; i < 4 && f[i - 1]; i++) {
+                        char *sp = strchr(f[i - 1], ' ');
+                        f[i] = sp ? sp + 1 : NULL;
+                }
+                if (f[3] && f[2][0] == '4') {
+                        char *rest = strchr(f[3], ' ');
+                        char *mode = strndup(f[2], (size_t)(f[3] - f[2]));
+                        char *masked = NULL;
+                        if (asprintf(&masked, "%.*s D %sN%s", (int)(f[1] - 1 - line), line, mode,
+                                     rest ? rest : "") > 0) {
+                                free(line);
+                                line = masked;
+                        }
+                        free(mode);
+                }
+                short_escapes(line);
+                if (n == alloc) {
+                        alloc *= 2;
+                        v = realloc(v, alloc * sizeof(*v));
+                        if (!v)
+                                break;
+                }
+                v[n++] = line;
+                p = nl ? nl + 1 : p + len;
+        }
+        if (v)
+                qsort(v, n, sizeof(*v), line_cmp);
+        *ret_n = n;
+        return v;
+}
+
+static bool same_normalized(const char *a, const char *b, char *why, size_t why_size)
+{
+        size_t na = 0, nb = 0;
+        char **va = normalized_lines(a, &na), **vb = normalized_lines(b, &nb);
+        bool same = va && vb && na == nb;
+        snprintf(why, why_size, "%zu lines vs %zu", na, nb);
+        for (size_t i = 0; same && i < na; i++)
+                if (strcmp(va[i], vb[i]) != 0) {
+                        snprintf(why, why_size, "first difference: expected '%.150s', got '%.150s'",
+                                 va[i], vb[i]);
+                        same = false;
+                }
+        for (size_t i = 0; va && i < na; i++)
+                free(va[i]);
+        for (size_t i = 0; vb && i < nb; i++)
+                free(vb[i]);
+        free(va);
+        free(vb);
+        return same;
+}
+
+/* First differing line of two texts, for the TAP diagnostics. */
+static void first_diff(const char *a, const char *b, char *why, size_t why_size)
+{
+        size_t line = 1, i = 0;
+        while (a[i] && a[i] == b[i]) {
+                if (a[i] == '\n')
+                        line++;
+                i++;
+        }
+        size_t s = i;
+        while (s > 0 && a[s - 1] != '\n')
+                s--;
+        snprintf(why, why_size, "line %zu: expected '%.120s' got '%.120s'", line, a + s, b + s);
+        for (char *p = why; *p; p++)
+                if (*p == '\n')
+                        *p = '|';
+}
+
+/* Reader checks on the image @img_path built from the dump @dump_path. */
+static void check_reader(const char *name, const char *dump_path, const char *img_path,
+                         bool synthetic)
+{
+        struct cfs_error err = {0};
+        uint32_t version = 0;
+        char why[512];
+        int r;
+
+        _cleanup_free_ char *out = image_to_dump(img_path, &version, &err, &r);
+        tap(out != NULL, "%s: reader accepts and loads the image%s%s", name, out ? "" : ": ",
+            out ? "" : cfs_error_text(&err, r));
+        if (!out)
+                return;
+        char exp_path[4096];
+        size_t exp_len = 0;
+        bool from_expected = false;
+        _cleanup_free_ char *exp = NULL;
+        if (expected_dump_dir) {
+                snprintf(exp_path, sizeof(exp_path), "%s/%s", expected_dump_dir, name);
+                if (access(exp_path, F_OK) == 0) {
+                        exp = read_text(exp_path, &exp_len);
+                        from_expected = true;
+                }
+        }
+        if (!exp)
+                exp = read_text(dump_path, &exp_len);
+        if (!exp) {
+                tap(false, "%s: cannot read the expected dump", name);
+                return;
+        }
+        if (synthetic && !from_expected) {
+                bool ok = same_normalized(exp, out, why, sizeof(why));
+                tap(ok,
+                    "%s: image -> dump matches the input (sorted, directory size/nlink "
+                    "masked)%s%s",
+                    name, ok ? "" : ": ", ok ? "" : why);
+        } else {
+                /* the upstream no-newline vector lacks the final newline */
+                bool ok = strcmp(exp, out) == 0 ||
+                          (exp_len > 0 && exp[exp_len - 1] != '\n' && strlen(out) == exp_len + 1 &&
+                           strncmp(exp, out, exp_len) == 0);
+                if (!ok)
+                        first_diff(exp, out, why, sizeof(why));
+                tap(ok, "%s: image -> dump is what composefs-info dump prints (%s)%s%s", name,
+                    from_expected ? "expected-dump file" : "the input dump", ok ? "" : ": ",
+                    ok ? "" : why);
+        }
+
+        /* dump -> image -> dump: the printed dump rebuilds the same bytes */
+        _cleanup_(cfs_tree_freep) struct cfs_tree *t = NULL;
+        struct cfs_dump_options opts = {.strict = true};
+        r = cfs_dump_parse_buffer(out, strlen(out), "printed dump", &opts, &t, &err);
+        if (r < 0) {
+                tap(false, "%s: printed dump parses: %s", name, cfs_error_text(&err, r));
+                return;
+        }
+        char tmp[] = "/tmp/cfs-golden-rt-XXXXXX";
+        _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0) {
+                tap(false, "%s: cannot create temp file: %m", name);
+                return;
+        }
+        struct cfs_image_options o = {.min_version = version, .max_version = version};
+        r = cfs_image_write(t, &o, fd, &err);
+        char h1[65] = "", h2[65] = "";
+        _cleanup_close_ int fd1 = open(img_path, O_RDONLY | O_CLOEXEC);
+        bool ok = r == 0 && fd1 >= 0 && sha256_fd(fd1, h1) == 0 && sha256_fd(fd, h2) == 0 &&
+                  strcmp(h1, h2) == 0;
+        tap(ok, "%s: image -> dump -> image gives the same bytes (%s vs %s)%s%s", name, h1, h2,
+            r < 0 ? ": " : "", r < 0 ? cfs_error_text(&err, r) : "");
+        _cleanup_free_ char *out2 = ok ? image_to_dump(tmp, &version, &err, &r) : NULL;
+        if (ok)
+                tap(out2 && strcmp(out, out2) == 0, "%s: dump -> image -> dump is lossless", name);
+        unlink(tmp);
+}
+
 static void run_vector(const char *dir, const char *name, const struct expect *e)
 {
         char path[4096];
@@ -261,10 +529,12 @@ static void run_vector(const char *dir, const char *name, const struct expect *e
         double t2 = now();
         printf("# %s: %zu nodes, parse %.3f s, write %.3f s\n", name, cfs_tree_n_nodes(t), t1 - t0,
                t2 - t1);
-        if (r < 0)
+        if (r < 0) {
                 tap(false, "%s: write: %s", name, cfs_error_text(&err, -r));
-        else
+        } else {
                 check_image(name, tmp, fd, e);
+                check_reader(name, path, tmp, e->entries != 0);
+        }
         unlink(tmp);
 }
 
@@ -357,10 +627,13 @@ static void run_synthetic(const char *dir, const char *filter)
 int main(int argc, char **argv)
 {
         if (argc < 3) {
-                fprintf(stderr, "usage: %s UPSTREAM_DIR SYNTHETIC_DIR [FILTER]\n", argv[0]);
+                fprintf(stderr,
+                        "usage: %s UPSTREAM_DIR SYNTHETIC_DIR [FILTER [EXPECTED_DUMP_DIR]]\n",
+                        argv[0]);
                 return 2;
         }
-        const char *filter = argc > 3 ? argv[3] : NULL;
+        const char *filter = argc > 3 && argv[3][0] ? argv[3] : NULL;
+        expected_dump_dir = argc > 4 ? argv[4] : NULL;
         printf("TAP version 13\n");
         run_upstream(argv[1], filter);
         run_synthetic(argv[2], filter);
