@@ -22,6 +22,7 @@ static const struct {
     {"sign", cmd_sign, "sign the digest of an image (PKCS#7, as fsverity sign)"},
     {"verify", cmd_verify, "check an image signature against trusted certificates"},
     {"setup-root", cmd_setup_root, "initrd: verify and mount the composefs root on /sysroot"},
+    {"status", cmd_status, "show the composefs image the initrd verified and booted"},
 };
 
 static void usage(FILE *f)

@@ -9,3 +9,4 @@ int cmd_digest(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_setup_root(int argc, char **argv);
+int cmd_status(int argc, char **argv);
