@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "boot-record.h"
 #include "cmdline.h"
 #include "commands.h"
 #include "fileio.h"
@@ -353,6 +354,33 @@ static void report(const struct setup *s, bool would)
                       cfs_image_source_to_string(s->img.source), objects);
 }
 
+/* For `cfsroot status` on the booted system (/run survives switch_root); not fatal. */
+static void record_booted(const struct setup *s)
+{
+        struct cfs_boot_record rec = {.generation = s->sig.meta.generation};
+        const char *path = getenv("CFSROOT_BOOT_RECORD"); /* tests */
+        snprintf(rec.digest, sizeof(rec.digest), "%s", s->hex);
+        snprintf(rec.image, sizeof(rec.image), "/%s", s->image);
+        snprintf(rec.mode, sizeof(rec.mode), "%s", s->signed_ok ? "signed" : "command-line-digest");
+        if (s->signed_ok) {
+                char key[CFS_DIGEST_HEX_SIZE];
+                cfs_digest_to_hex(s->sig.key_id, key);
+                snprintf(rec.signer, sizeof(rec.signer), "%s", s->sig.signer);
+                snprintf(rec.key_id, sizeof(rec.key_id), "sha256:%s", key);
+                snprintf(rec.name, sizeof(rec.name), "%s", s->sig.meta.name);
+                snprintf(rec.version, sizeof(rec.version), "%s", s->sig.meta.version);
+        }
+        snprintf(rec.source, sizeof(rec.source), "%s", cfs_image_source_to_string(s->img.source));
+        snprintf(rec.verity, sizeof(rec.verity), "%s",
+                 s->policy.allow_unverified ? "off" : "require");
+        snprintf(rec.etc, sizeof(rec.etc), "%s", cfs_etc_mode_to_string(s->policy.etc));
+        snprintf(rec.var, sizeof(rec.var), "%s", cfs_var_mode_to_string(s->policy.var));
+        int r = cfs_boot_record_write(path ? path : CFS_BOOT_RECORD_PATH, &rec);
+        if (r < 0)
+                log_warning("cannot write the boot record %s: %s",
+                            path ? path : CFS_BOOT_RECORD_PATH, strerror(-r));
+}
+
 int cmd_setup_root(int argc, char **argv)
 {
         struct setup s = {.sysroot_fd = -1, .store_fd = -1, .img.fd = -1};
@@ -369,8 +397,10 @@ int cmd_setup_root(int argc, char **argv)
                 goto out;
         }
         r = step_mount(&s);
-        if (r == 0)
+        if (r == 0) {
                 report(&s, false);
+                record_booted(&s);
+        }
 out:
         if (s.img.fd >= 0)
                 close(s.img.fd);
