@@ -11,6 +11,8 @@
 
 fail() {
         echo "FAIL: $*"
+        echo "--- last kernel messages ---"
+        dmesg | tail -n 25
         exit 1
 }
 ok() { echo "ok: $*"; }
@@ -29,7 +31,8 @@ verity_enable() {
 # (space separated, absolute) in $VERITY_SKIP. Prints how many were enabled.
 verity_enable_tree() {
         n=0
-        for f in $(find "$1" -type f); do
+        find "$1" -type f >/tmp/verity-files
+        while read -r f; do
                 case " $VERITY_SKIP " in
                 *" $f "*)
                         echo "note: leaving $f without fs-verity"
@@ -38,7 +41,7 @@ verity_enable_tree() {
                 esac
                 verity_enable "$f"
                 n=$((n + 1))
-        done
+        done </tmp/verity-files
         echo "note: fs-verity enabled on $n files below $1"
 }
 

@@ -97,17 +97,41 @@ vm_object_of() {
 }
 
 # The boot policy of the Tier A composefs cases: the command line digest is
-# trusted (no signature), /etc and /var transient.
+# trusted (no signature); /etc and /var as given (default transient).
 vm_write_policy() {
         mkdir -p "$STAGE/etc/cfsroot"
-        cat >"$STAGE/etc/cfsroot/policy.conf" <<'POLICY'
+        cat >"$STAGE/etc/cfsroot/policy.conf" <<POLICY
 [Boot]
 ObjectStore=/composefs
 [Trust]
 CommandLineDigest=yes
 RequireSignature=no
 [State]
-Etc=transient
-Var=transient
+Etc=${1:-transient}
+Var=${2:-transient}
 POLICY
+}
+
+# The common start of the setup-root cases: source tree in $WORK/src, store and
+# image on the disk, the policy (arguments: Etc= and Var= modes), composefs=<digest>
+# on the kernel command line, and in test.env: IMAGE_DIGEST, DATA_SHA256 (of
+# usr/share/cfsroot-test/data).
+vm_prepare_composefs() {
+        vm_make_source_tree "$WORK/src"
+        vm_make_composefs "$WORK/src" "$DISK"
+        vm_write_policy "$@"
+        APPEND="composefs=$IMAGE_DIGEST"
+        {
+                echo "IMAGE_DIGEST=$IMAGE_DIGEST"
+                echo "DATA_SHA256=$(sha256sum <"$WORK/src/usr/share/cfsroot-test/data" | cut -d' ' -f1)"
+        } >>"$STAGE/test.env"
+}
+
+# Flip one byte at OFFSET of FILE (same size, different content).
+vm_flip_byte() {
+        local file=$1 off=$2 b
+        b=$(od -An -tu1 -j "$off" -N1 "$file" | tr -d ' ')
+        [ -n "$b" ] || vm_die "$file has no byte at $off"
+        printf "$(printf '\\%03o' $(((b ^ 0x55) & 0xff)))" |
+                dd of="$file" bs=1 seek="$off" count=1 conv=notrunc status=none
 }

@@ -12,6 +12,7 @@
 # decides. On failure the whole serial log is printed. qemu runs under
 # `timeout` (default 120 s, CFSROOT_VM_TIMEOUT overrides): /dev/kvm is not
 # usable on these machines (TCG only, see /work/shared/VM-TESTING.md).
+# CFSROOT_VM_VERBOSE=1 prints the serial log on success too.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -36,9 +37,9 @@ if [ -z "$log" ]; then
         log=$(mktemp "${TMPDIR:-/tmp}/cfsroot-vm-serial.XXXXXX")
 fi
 
-# quiet: only errors of the kernel reach the console, so they don't split the
+# quiet: only errors of the kernel reach the console, so they rarely split the
 # marker lines; tests read warnings with dmesg inside the guest.
-cmdline="console=ttyS0 panic=-1 quiet loglevel=3 module_blacklist=kvm,kvm_amd,kvm_intel nosoftlockup"
+cmdline="console=ttyS0 panic=-1 quiet module_blacklist=kvm,kvm_amd,kvm_intel nosoftlockup"
 cmdline+=" rdinit=/init $append"
 
 args=(-accel tcg -cpu max -smp 2 -m 1G
@@ -82,5 +83,8 @@ if [ -n "$why" ]; then
         fi
         echo "===== VM FAILED: $why (${secs}s wall) =====" >&2
         exit 1
+fi
+if [ "${CFSROOT_VM_VERBOSE:-0}" = 1 ]; then
+        tr -d '\r' <"$log" >&2
 fi
 vm_log "VM passed in ${secs}s wall (${result#CFSROOT-VM-RESULT: PASS })"

@@ -28,12 +28,13 @@ fi
 [ $# -eq 2 ] || vm_die "usage: run-test.sh [--timeout S] CFSROOT_BIN CASE"
 CFSROOT=$(readlink -f "$1")
 CASE=$2
-[ -f "$VM_DIR/cases/$CASE.sh" ] && [ -f "$VM_DIR/cases/$CASE.guest.sh" ] ||
+if [ ! -f "$VM_DIR/cases/$CASE.sh" ] || [ ! -f "$VM_DIR/cases/$CASE.guest.sh" ]; then
         vm_die "no test case $CASE in $VM_DIR/cases"
+fi
 export CFSROOT
 
 t0=$(date +%s%N)
-lap() { echo "$(((($(date +%s%N) - t0) / 1000000)))ms"; }
+lap() { echo "$((($(date +%s%N) - t0) / 1000000))ms"; }
 
 kdir=$("$VM_DIR/fetch-kernel.sh")
 base=$("$VM_DIR/build-initramfs.sh" base "$CFSROOT" "$kdir")
