@@ -375,10 +375,14 @@ static void record_booted(const struct setup *s)
                  s->policy.allow_unverified ? "off" : "require");
         snprintf(rec.etc, sizeof(rec.etc), "%s", cfs_etc_mode_to_string(s->policy.etc));
         snprintf(rec.var, sizeof(rec.var), "%s", cfs_var_mode_to_string(s->policy.var));
-        int r = cfs_boot_record_write(path ? path : CFS_BOOT_RECORD_PATH, &rec);
+        /* the record describes the machine's root: only for the real /sysroot by default */
+        if (!path && strcmp(s->sysroot, "/sysroot") != 0)
+                return;
+        if (!path)
+                path = CFS_BOOT_RECORD_PATH;
+        int r = cfs_boot_record_write(path, &rec);
         if (r < 0)
-                log_warning("cannot write the boot record %s: %s",
-                            path ? path : CFS_BOOT_RECORD_PATH, strerror(-r));
+                log_warning("cannot write the boot record %s: %s", path, strerror(-r));
 }
 
 int cmd_setup_root(int argc, char **argv)
