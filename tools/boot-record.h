@@ -35,7 +35,7 @@ struct cfs_boot_record {
         char name[130];
         char version[130];
         uint64_t generation;
-        char source[32];
+        char source[128];
         char verity[16];
         char etc[16];
         char var[16];
