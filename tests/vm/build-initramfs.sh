@@ -102,7 +102,7 @@ base() {
                 "$(cat "$kdir/kver")" "$MODULES" \
                 "$VM_DIR/guest-init.sh" "$VM_DIR/guest-lib.sh" "$VM_DIR/build-initramfs.sh")
         out=$VM_CACHE/initramfs/base-$key.cpio
-        vm_locked "initramfs-$key" build_if_missing "$cfsroot" "$kdir" "$out"
+        vm_locked initramfs build_if_missing "$cfsroot" "$kdir" "$out"
         touch "$out"
         # drop bases of other inputs unused for a day: keeps the cache small
         find "$VM_CACHE/initramfs" -maxdepth 1 -name 'base-*.cpio' -mtime +0 -delete 2>/dev/null || true
