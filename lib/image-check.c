@@ -188,6 +188,11 @@ static int walk_step(struct walker *w)
         void *dir_ud = f->ud;
         if ((r = path_set(w, dir_len, de.name, de.name_len)) < 0)
                 return r;
+        if (de.nid > w->img->size / CFS_SLOT_SIZE)
+                return cfs_rfail(&w->c, de.nid, de.off,
+                                 "directory entry points at nid %" PRIu64
+                                 ", beyond the end of the %" PRIu64 "-byte image",
+                                 de.nid, w->img->size);
         struct cfs_rinode ino;
         r = cfs_rinode_read(&w->c, de.nid, &ino);
         if (r < 0)

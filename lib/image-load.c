@@ -98,11 +98,12 @@ static int load_inode(struct loader *l, struct cfs_node *n, const struct cfs_wal
                 n->rdev = ino->u;
         if (S_ISLNK(ino->mode) ||
             (S_ISREG(ino->mode) && ino->size > 0 && ino->layout != CFS_LAYOUT_CHUNK_BASED)) {
-                uint8_t *data = cfs_tree_memdup(l->t, "", (size_t)ino->size + 1);
+                uint8_t buf[CFS_INLINE_MAX + 1]; /* validated: size <= 5000 */
+                cfs_rinode_copy_data(l->img, ino, buf);
+                buf[ino->size] = 0;
+                uint8_t *data = cfs_tree_memdup(l->t, buf, (size_t)ino->size + 1);
                 if (!data)
                         return -ENOMEM;
-                cfs_rinode_copy_data(l->img, ino, data);
-                data[ino->size] = 0;
                 if (S_ISLNK(ino->mode))
                         n->payload = (const char *)data;
                 else
