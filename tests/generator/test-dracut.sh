@@ -75,8 +75,8 @@ for lib in $(ldd "$cfsroot" | awk '/=> \//{print $1}'); do
     fi
 done
 # the generator in the initrd must run there and see the initrd's policy
-out=$(cd "$root" && SYSTEMD_IN_INITRD=1 SYSTEMD_PROC_CMDLINE='root=/dev/vda' SYSTEMD_LOG_TARGET=console \
-      CFSROOT_POLICY="$root/etc/cfsroot/policy.conf" "$gen" "$work/gen" 2>&1 || true)
+out=$(SYSTEMD_IN_INITRD=1 SYSTEMD_PROC_CMDLINE='root=/dev/vda' SYSTEMD_LOG_TARGET=console \
+      CFSROOT_POLICY="$root/etc/cfsroot/policy.conf" "$gen" "$work/gen" 2>&1) || true
 case $out in
 *"REFUSING TO BOOT: the boot policy requires a composefs root"*) echo "ok   generator with the initrd's policy" ;;
 *) echo "FAIL: generator with the initrd's policy said: $out"; fail=1 ;;
