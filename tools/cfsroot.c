@@ -21,6 +21,8 @@ static const struct {
     {"digest", cmd_digest, "print fs-verity sha256 digests of files"},
     {"sign", cmd_sign, "sign the digest of an image (PKCS#7, as fsverity sign)"},
     {"verify", cmd_verify, "check an image signature against trusted certificates"},
+    {"seal", cmd_seal, "seal a boot policy (digests or signing key) to the TPM's PCRs"},
+    {"unseal", cmd_unseal, "unseal a boot policy with the TPM and print it"},
     {"setup-root", cmd_setup_root, "initrd: verify and mount the composefs root on /sysroot"},
     {"status", cmd_status, "show the composefs image the initrd verified and booted"},
 };

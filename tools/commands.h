@@ -9,4 +9,6 @@ int cmd_digest(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_setup_root(int argc, char **argv);
+int cmd_seal(int argc, char **argv);
+int cmd_unseal(int argc, char **argv);
 int cmd_status(int argc, char **argv);

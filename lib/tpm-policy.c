@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tpm-policy.c - serialise and strictly parse the TPM-sealed boot policy and the
+ * sealed blob's framing (formats in tpm-policy.h). Untrusted input: every
+ * length is checked against the remaining bytes and a fixed bound before use.
+ * Host and initrd; no TPM access here.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tpm-policy.h"
+#include "verity.h"
+
+static const uint8_t policy_magic[6] = {'C', 'F', 'S', 'P', 'O', 'L'};
+static const uint8_t blob_magic[6] = {'C', 'F', 'S', 'T', 'P', 'M'};
+#define FORMAT_VERSION 1u
+#define BLOB_HEADER_SIZE 16u
+#define BLOB_FIELDS 4u
+
+int cfs_tpm_policy_add_digest(struct cfs_tpm_policy *p, const uint8_t digest[CFS_DIGEST_SIZE],
+                              struct cfs_error *err)
+{
+        unsigned i = 0;
+        while (i < p->n_digests && memcmp(p->digests[i], digest, CFS_DIGEST_SIZE) < 0)
+                i++;
+        if (i < p->n_digests && !memcmp(p->digests[i], digest, CFS_DIGEST_SIZE))
+                return 0;
+        if (p->n_digests >= CFS_TPM_POLICY_MAX_DIGESTS)
+                return cfs_error_set(err, E2BIG, "a TPM policy holds at most %u image digests",
+                                     CFS_TPM_POLICY_MAX_DIGESTS);
+        memmove(p->digests[i + 1], p->digests[i], (p->n_digests - i) * CFS_DIGEST_SIZE);
+        memcpy(p->digests[i], digest, CFS_DIGEST_SIZE);
+        p->n_digests++;
+        return 0;
+}
+
+int cfs_tpm_policy_serialize(const struct cfs_tpm_policy *p, uint8_t *buf, size_t size,
+                             size_t *ret_len, struct cfs_error *err)
+{
+        size_t len;
+        if (p->kind == CFS_TPM_POLICY_DIGESTS) {
+                if (p->n_digests < 1 || p->n_digests > CFS_TPM_POLICY_MAX_DIGESTS)
+                        return cfs_error_set(err, EINVAL,
+                                             "a TPM policy needs 1 to %u image digests, not %u",
+                                             CFS_TPM_POLICY_MAX_DIGESTS, p->n_digests);
+                for (unsigned i = 1; i < p->n_digests; i++)
+                        if (memcmp(p->digests[i - 1], p->digests[i], CFS_DIGEST_SIZE) >= 0)
+                                return cfs_error_set(err, EINVAL,
+                                                     "TPM policy digests are not sorted/unique");
+                len = CFS_TPM_POLICY_HEADER_SIZE + (size_t)p->n_digests * CFS_DIGEST_SIZE;
+        } else if (p->kind == CFS_TPM_POLICY_KEY) {
+                len = CFS_TPM_POLICY_HEADER_SIZE + CFS_TPM_KEY_ID_SIZE + 8;
+        } else {
+                return cfs_error_set(err, EINVAL, "unknown TPM policy kind %d", (int)p->kind);
+        }
+        if (size < len)
+                return cfs_error_set(err, ENOBUFS, "TPM policy buffer too small");
+        memset(buf, 0, CFS_TPM_POLICY_HEADER_SIZE);
+        memcpy(buf, policy_magic, sizeof(policy_magic));
+        cfs_put_le16(buf + 6, FORMAT_VERSION);
+        cfs_put_le16(buf + 8, (uint16_t)p->kind);
+        cfs_put_le16(buf + 10, p->kind == CFS_TPM_POLICY_DIGESTS ? (uint16_t)p->n_digests : 1);
+        uint8_t *q = buf + CFS_TPM_POLICY_HEADER_SIZE;
+        if (p->kind == CFS_TPM_POLICY_DIGESTS) {
+                memcpy(q, p->digests, (size_t)p->n_digests * CFS_DIGEST_SIZE);
+        } else {
+                memcpy(q, p->key_id, CFS_TPM_KEY_ID_SIZE);
+                cfs_put_le64(q + CFS_TPM_KEY_ID_SIZE, p->min_generation);
+        }
+        *ret_len = len;
+        return 0;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (p[i])
+                        return false;
+        return true;
+}
+
+int cfs_tpm_policy_parse(const uint8_t *buf, size_t len, struct cfs_tpm_policy *ret,
+                         struct cfs_error *err)
+{
+        memset(ret, 0, sizeof(*ret));
+        if (len < CFS_TPM_POLICY_HEADER_SIZE)
+                return cfs_error_set(err, EBADMSG, "TPM policy: %zu bytes, shorter than its header",
+                                     len);
+        if (memcmp(buf, policy_magic, sizeof(policy_magic)))
+                return cfs_error_set(err, EBADMSG, "TPM policy: bad magic (not a cfsroot policy)");
+        unsigned version = cfs_get_le16(buf + 6), kind = cfs_get_le16(buf + 8),
+                 count = cfs_get_le16(buf + 10);
+        if (version != FORMAT_VERSION)
+                return cfs_error_set(err, EBADMSG,
+                                     "TPM policy: version %u, this cfsroot reads version %u",
+                                     version, FORMAT_VERSION);
+        if (!all_zero(buf + 12, 4))
+                return cfs_error_set(err, EBADMSG, "TPM policy: reserved bytes are not zero");
+        const uint8_t *q = buf + CFS_TPM_POLICY_HEADER_SIZE;
+        size_t body = len - CFS_TPM_POLICY_HEADER_SIZE;
+        if (kind == CFS_TPM_POLICY_DIGESTS) {
+                if (count < 1 || count > CFS_TPM_POLICY_MAX_DIGESTS)
+                        return cfs_error_set(err, EBADMSG,
+                                             "TPM policy: %u digests (allowed: 1 to %u)", count,
+                                             CFS_TPM_POLICY_MAX_DIGESTS);
+                if (body != (size_t)count * CFS_DIGEST_SIZE)
+                        return cfs_error_set(err, EBADMSG,
+                                             "TPM policy: %zu bytes of digests, expected %u x %u",
+                                             body, count, CFS_DIGEST_SIZE);
+                for (unsigned i = 1; i < count; i++)
+                        if (memcmp(q + (i - 1) * CFS_DIGEST_SIZE, q + i * CFS_DIGEST_SIZE,
+                                   CFS_DIGEST_SIZE) >= 0)
+                                return cfs_error_set(
+                                    err, EBADMSG,
+                                    "TPM policy: digest %u is not above digest %u (the list "
+                                    "must be sorted, without repeats)",
+                                    i, i - 1);
+                ret->kind = CFS_TPM_POLICY_DIGESTS;
+                ret->n_digests = count;
+                memcpy(ret->digests, q, body);
+                return 0;
+        }
+        if (kind == CFS_TPM_POLICY_KEY) {
+                if (count != 1)
+                        return cfs_error_set(err, EBADMSG,
+                                             "TPM policy: key policy with count %u (must be 1)",
+                                             count);
+                if (body != CFS_TPM_KEY_ID_SIZE + 8)
+                        return cfs_error_set(
+                            err, EBADMSG, "TPM policy: key policy body of %zu bytes, expected %u",
+                            body, CFS_TPM_KEY_ID_SIZE + 8);
+                ret->kind = CFS_TPM_POLICY_KEY;
+                memcpy(ret->key_id, q, CFS_TPM_KEY_ID_SIZE);
+                ret->min_generation = cfs_get_le64(q + CFS_TPM_KEY_ID_SIZE);
+                return 0;
+        }
+        return cfs_error_set(err, EBADMSG, "TPM policy: unknown kind %u", kind);
+}
+
+int cfs_tpm_policy_check(const struct cfs_tpm_policy *p, const uint8_t digest[CFS_DIGEST_SIZE],
+                         const uint8_t *signed_by, uint64_t generation, struct cfs_error *err)
+{
+        char hex[CFS_DIGEST_HEX_SIZE], want[CFS_DIGEST_HEX_SIZE];
+        cfs_digest_to_hex(digest, hex);
+        if (p->kind == CFS_TPM_POLICY_DIGESTS) {
+                for (unsigned i = 0; i < p->n_digests; i++)
+                        if (!memcmp(p->digests[i], digest, CFS_DIGEST_SIZE))
+                                return 0;
+                return cfs_error_set(err, EPERM,
+                                     "digest %s is not one of the %u image digests the "
+                                     "TPM-sealed policy allows",
+                                     hex, p->n_digests);
+        }
+        if (p->kind != CFS_TPM_POLICY_KEY)
+                return cfs_error_set(err, EPERM, "TPM-sealed policy of unknown kind");
+        cfs_digest_to_hex(p->key_id, want);
+        if (!signed_by)
+                return cfs_error_set(err, EPERM,
+                                     "digest %s is not signed, but the TPM-sealed policy requires "
+                                     "a signature by key sha256:%s",
+                                     hex, want);
+        if (memcmp(signed_by, p->key_id, CFS_TPM_KEY_ID_SIZE)) {
+                char got[CFS_DIGEST_HEX_SIZE];
+                cfs_digest_to_hex(signed_by, got);
+                return cfs_error_set(err, EPERM,
+                                     "digest %s is signed by key sha256:%s, but the TPM-sealed "
+                                     "policy trusts only key sha256:%s",
+                                     hex, got, want);
+        }
+        if (generation < p->min_generation)
+                return cfs_error_set(err, EPERM,
+                                     "digest %s has security generation %" PRIu64
+                                     ", below the minimum %" PRIu64 " of the TPM-sealed policy",
+                                     hex, generation, p->min_generation);
+        return 0;
+}
+
+static unsigned popcount24(uint32_t mask)
+{
+        return (unsigned)__builtin_popcount(mask & ((1u << CFS_TPM_PCR_COUNT) - 1));
+}
+
+int cfs_tpm_blob_parse(const uint8_t *buf, size_t len, struct cfs_tpm_blob *ret,
+                       struct cfs_error *err)
+{
+        memset(ret, 0, sizeof(*ret));
+        if (len > CFS_TPM_BLOB_MAX)
+                return cfs_error_set(err, EBADMSG, "sealed blob: %zu bytes, larger than %u", len,
+                                     CFS_TPM_BLOB_MAX);
+        if (len < BLOB_HEADER_SIZE)
+                return cfs_error_set(err, EBADMSG,
+                                     "sealed blob: %zu bytes, shorter than its header", len);
+        if (memcmp(buf, blob_magic, sizeof(blob_magic)))
+                return cfs_error_set(err, EBADMSG,
+                                     "sealed blob: bad magic (not made by cfsroot seal)");
+        unsigned version = cfs_get_le16(buf + 6), bank = cfs_get_le16(buf + 8);
+        if (version != FORMAT_VERSION)
+                return cfs_error_set(err, EBADMSG,
+                                     "sealed blob: version %u, this cfsroot reads version %u",
+                                     version, FORMAT_VERSION);
+        if (bank != CFS_TPM_ALG_SHA256)
+                return cfs_error_set(err, EBADMSG,
+                                     "sealed blob: PCR bank 0x%04x (only sha256, 0x000b, is used)",
+                                     bank);
+        if (!all_zero(buf + 10, 2))
+                return cfs_error_set(err, EBADMSG, "sealed blob: reserved bytes are not zero");
+        uint32_t mask = cfs_get_le32(buf + 12);
+        if (mask == 0 || (mask >> CFS_TPM_PCR_COUNT))
+                return cfs_error_set(err, EBADMSG,
+                                     "sealed blob: PCR mask 0x%08" PRIx32
+                                     " (needs at least one of PCRs 0-23, nothing above)",
+                                     mask);
+        size_t off = BLOB_HEADER_SIZE;
+        size_t values = (size_t)popcount24(mask) * CFS_TPM_PCR_SIZE;
+        if (len - off < values)
+                return cfs_error_set(err, EBADMSG, "sealed blob: truncated in the PCR values");
+        for (unsigned pcr = 0; pcr < CFS_TPM_PCR_COUNT; pcr++)
+                if (mask & (1u << pcr)) {
+                        memcpy(ret->pcr_values[pcr], buf + off, CFS_TPM_PCR_SIZE);
+                        off += CFS_TPM_PCR_SIZE;
+                }
+        static const char *const names[BLOB_FIELDS] = {"policy", "public area", "private area",
+                                                       "reserved field"};
+        const uint8_t *field[BLOB_FIELDS];
+        size_t flen[BLOB_FIELDS];
+        for (unsigned i = 0; i < BLOB_FIELDS; i++) {
+                if (len - off < 4)
+                        return cfs_error_set(
+                            err, EBADMSG, "sealed blob: truncated before the %s length", names[i]);
+                uint32_t n = cfs_get_le32(buf + off);
+                off += 4;
+                if (n > CFS_TPM_BLOB_FIELD_MAX || n > len - off)
+                        return cfs_error_set(err, EBADMSG,
+                                             "sealed blob: %s of %" PRIu32
+                                             " bytes at offset %zu runs past the end (%zu bytes)",
+                                             names[i], n, off, len);
+                field[i] = buf + off;
+                flen[i] = n;
+                off += n;
+        }
+        if (off != len)
+                return cfs_error_set(err, EBADMSG,
+                                     "sealed blob: %zu trailing bytes after the last "
+                                     "field",
+                                     len - off);
+        if (flen[0] < CFS_TPM_POLICY_HEADER_SIZE || flen[0] > CFS_TPM_POLICY_MAX_SIZE)
+                return cfs_error_set(err, EBADMSG, "sealed blob: policy field of %zu bytes",
+                                     flen[0]);
+        if (flen[1] < 2 || flen[2] < 2)
+                return cfs_error_set(err, EBADMSG, "sealed blob: empty TPM object");
+        if (flen[3] != 0)
+                return cfs_error_set(err, EBADMSG,
+                                     "sealed blob: reserved field is not empty (version 1)");
+        ret->pcr_bank = (uint16_t)bank;
+        ret->pcr_mask = mask;
+        ret->policy = field[0];
+        ret->policy_len = flen[0];
+        ret->public_area = field[1];
+        ret->public_len = flen[1];
+        ret->private_area = field[2];
+        ret->private_len = flen[2];
+        return 0;
+}
+
+int cfs_tpm_blob_serialize(const struct cfs_tpm_blob *b, uint8_t **ret, size_t *ret_len,
+                           struct cfs_error *err)
+{
+        if (b->pcr_mask == 0 || (b->pcr_mask >> CFS_TPM_PCR_COUNT) ||
+            b->pcr_bank != CFS_TPM_ALG_SHA256)
+                return cfs_error_set(err, EINVAL, "sealed blob: bad PCR selection");
+        if (b->policy_len < CFS_TPM_POLICY_HEADER_SIZE || b->policy_len > CFS_TPM_POLICY_MAX_SIZE ||
+            b->public_len < 2 || b->public_len > CFS_TPM_BLOB_FIELD_MAX || b->private_len < 2 ||
+            b->private_len > CFS_TPM_BLOB_FIELD_MAX)
+                return cfs_error_set(err, EINVAL, "sealed blob: field out of bounds");
+        size_t len = BLOB_HEADER_SIZE + (size_t)popcount24(b->pcr_mask) * CFS_TPM_PCR_SIZE +
+                     4 * BLOB_FIELDS + b->policy_len + b->public_len + b->private_len;
+        uint8_t *buf = calloc(1, len);
+        if (!buf)
+                return -ENOMEM;
+        memcpy(buf, blob_magic, sizeof(blob_magic));
+        cfs_put_le16(buf + 6, FORMAT_VERSION);
+        cfs_put_le16(buf + 8, b->pcr_bank);
+        cfs_put_le32(buf + 12, b->pcr_mask);
+        size_t off = BLOB_HEADER_SIZE;
+        for (unsigned pcr = 0; pcr < CFS_TPM_PCR_COUNT; pcr++)
+                if (b->pcr_mask & (1u << pcr)) {
+                        memcpy(buf + off, b->pcr_values[pcr], CFS_TPM_PCR_SIZE);
+                        off += CFS_TPM_PCR_SIZE;
+                }
+        const uint8_t *field[BLOB_FIELDS] = {b->policy, b->public_area, b->private_area, NULL};
+        size_t flen[BLOB_FIELDS] = {b->policy_len, b->public_len, b->private_len, 0};
+        for (unsigned i = 0; i < BLOB_FIELDS; i++) {
+                cfs_put_le32(buf + off, (uint32_t)flen[i]);
+                off += 4;
+                if (flen[i])
+                        memcpy(buf + off, field[i], flen[i]);
+                off += flen[i];
+        }
+        *ret = buf;
+        *ret_len = len;
+        return 0;
+}
+
+int cfs_tpm_pcr_mask_parse(const char *s, uint32_t *ret, struct cfs_error *err)
+{
+        uint32_t mask = 0;
+        const char *p = s;
+        if (!*p)
+                return cfs_error_set(err, EINVAL, "empty PCR list");
+        for (;;) {
+                unsigned v = 0, digits = 0;
+                while (*p >= '0' && *p <= '9' && digits < 3) {
+                        v = v * 10 + (unsigned)(*p++ - '0');
+                        digits++;
+                }
+                if (digits == 0 || v >= CFS_TPM_PCR_COUNT || (*p != ',' && *p != 0))
+                        return cfs_error_set(err, EINVAL,
+                                             "PCR list '%s': expected numbers 0-23 separated by "
+                                             "commas",
+                                             s);
+                mask |= 1u << v;
+                if (*p == 0)
+                        break;
+                p++;
+        }
+        *ret = mask;
+        return 0;
+}
+
+void cfs_tpm_pcr_mask_format(uint32_t mask, char *buf, size_t size)
+{
+        size_t off = 0;
+        if (size == 0)
+                return;
+        buf[0] = 0;
+        for (unsigned pcr = 0; pcr < CFS_TPM_PCR_COUNT; pcr++)
+                if (mask & (1u << pcr)) {
+                        int n = snprintf(buf + off, size - off, "%s%u", off ? "," : "", pcr);
+                        if (n < 0 || (size_t)n >= size - off)
+                                return;
+                        off += (size_t)n;
+                }
+}

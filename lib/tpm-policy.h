@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tpm-policy.h - the boot policy that `cfsroot seal` binds to the TPM, and the
+ * on-disk framing of the sealed blob. Pure parsing and serialisation (no TPM
+ * access, no tpm2-tss), so it is linked everywhere and fuzzed
+ * (tests/fuzz/fuzz-tpm-blob.c). Host (seal, unseal) and initrd (setup-root).
+ *
+ * Policy (what the TPM vouches for), all integers little-endian, exact size:
+ *
+ *   0   6  magic "CFSPOL"
+ *   6   2  version = 1
+ *   8   2  kind: 1 = list of allowed image digests, 2 = trusted key + minimum generation
+ *  10   2  count: kind 1: number of digests, 1..CFS_TPM_POLICY_MAX_DIGESTS; kind 2: 1
+ *  12   4  reserved, 0
+ *  16      kind 1: count x 32-byte fs-verity sha256 image digests, sorted, no duplicates
+ *          kind 2: 32-byte key id (sha256 of the signer's SubjectPublicKeyInfo DER,
+ *                  as `cfsroot verify` prints) + le64 minimum security generation
+ *
+ * Blob (the file `cfsroot seal` writes), all integers little-endian:
+ *
+ *   0   6  magic "CFSTPM"
+ *   6   2  version = 1
+ *   8   2  PCR bank: TPM2_ALG_SHA256 (0x000b), the only one of version 1
+ *  10   2  reserved, 0
+ *  12   4  PCR mask: bit N = PCR N, N < 24, at least one bit
+ *  16      one 32-byte value per PCR in the mask, ascending: the values at seal time
+ *          (the TPM enforces the policy; these only let unseal say which PCR changed)
+ *          then four fields, each le32 length + bytes:
+ *            policy     the serialised policy above (the TPM holds its sha256)
+ *            public     TPM2B_PUBLIC of the sealed object, as the TPM marshals it
+ *            private    TPM2B_PRIVATE of the sealed object (wrapped by the TPM's storage key)
+ *            reserved   empty in version 1
+ *          nothing after the last field.
+ * Every length is bounded (CFS_TPM_BLOB_MAX in total) and the TPM structures are
+ * unmarshalled strictly by lib/tpm.c before the TPM sees them.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "tree.h"
+
+#define CFS_TPM_POLICY_MAX_DIGESTS 64u
+#define CFS_TPM_POLICY_HEADER_SIZE 16u
+#define CFS_TPM_POLICY_MAX_SIZE (CFS_TPM_POLICY_HEADER_SIZE + CFS_TPM_POLICY_MAX_DIGESTS * 32u)
+#define CFS_TPM_KEY_ID_SIZE 32u
+
+#define CFS_TPM_PCR_COUNT 24u
+#define CFS_TPM_PCR_SIZE 32u /* sha256 bank */
+#define CFS_TPM_ALG_SHA256 0x000bu
+#define CFS_TPM_BLOB_FIELD_MAX 2048u /* TPM2B_PUBLIC and TPM2B_PRIVATE are far smaller */
+#define CFS_TPM_BLOB_MAX (16u * 1024u)
+
+enum cfs_tpm_policy_kind {
+        CFS_TPM_POLICY_DIGESTS = 1, /* the image digest must be one of the list */
+        CFS_TPM_POLICY_KEY = 2,     /* signed by this key, generation >= minimum */
+};
+
+struct cfs_tpm_policy {
+        enum cfs_tpm_policy_kind kind;
+        unsigned n_digests;                                           /* kind DIGESTS */
+        uint8_t digests[CFS_TPM_POLICY_MAX_DIGESTS][CFS_DIGEST_SIZE]; /* sorted, unique */
+        uint8_t key_id[CFS_TPM_KEY_ID_SIZE];                          /* kind KEY */
+        uint64_t min_generation;                                      /* kind KEY */
+};
+
+/*
+ * Add @digest to a DIGESTS policy, keeping the list sorted; a duplicate is
+ * ignored. -E2BIG beyond CFS_TPM_POLICY_MAX_DIGESTS.
+ */
+int cfs_tpm_policy_add_digest(struct cfs_tpm_policy *p, const uint8_t digest[CFS_DIGEST_SIZE],
+                              struct cfs_error *err);
+
+/* Serialise into @buf (at least CFS_TPM_POLICY_MAX_SIZE bytes); -EINVAL for an invalid policy. */
+int cfs_tpm_policy_serialize(const struct cfs_tpm_policy *p, uint8_t *buf, size_t size,
+                             size_t *ret_len, struct cfs_error *err);
+
+/* Strict parse: wrong magic/version/kind/count/size, unsorted or repeated digests,
+ * non-zero reserved bytes are -EBADMSG with a message saying which. */
+int cfs_tpm_policy_parse(const uint8_t *buf, size_t len, struct cfs_tpm_policy *ret,
+                         struct cfs_error *err);
+
+/*
+ * Does @p allow booting @digest? @signed_by is the key id of a signature that
+ * was verified against the initrd's trusted certificates (NULL if none) and
+ * @generation its signed security generation. 0 if allowed, -EPERM with a
+ * message saying why not.
+ */
+int cfs_tpm_policy_check(const struct cfs_tpm_policy *p, const uint8_t digest[CFS_DIGEST_SIZE],
+                         const uint8_t *signed_by, uint64_t generation, struct cfs_error *err);
+
+/* A parsed blob. The pointers point into the buffer given to cfs_tpm_blob_parse(). */
+struct cfs_tpm_blob {
+        uint16_t pcr_bank;                                       /* CFS_TPM_ALG_SHA256 */
+        uint32_t pcr_mask;                                       /* bit N = PCR N */
+        uint8_t pcr_values[CFS_TPM_PCR_COUNT][CFS_TPM_PCR_SIZE]; /* indexed by PCR number */
+        const uint8_t *policy, *public_area, *private_area;
+        size_t policy_len, public_len, private_len;
+};
+
+/* Strict parse of the framing (not of the TPM structures inside). -EBADMSG with a message. */
+int cfs_tpm_blob_parse(const uint8_t *buf, size_t len, struct cfs_tpm_blob *ret,
+                       struct cfs_error *err);
+
+/* Serialise @b; *ret is malloc()ed. -EINVAL if a field is out of bounds. */
+int cfs_tpm_blob_serialize(const struct cfs_tpm_blob *b, uint8_t **ret, size_t *ret_len,
+                           struct cfs_error *err);
+
+/* "7", "4,7,11": PCR numbers < 24 into a mask. -EINVAL with a message. */
+int cfs_tpm_pcr_mask_parse(const char *s, uint32_t *ret, struct cfs_error *err);
+/* The mask as "4,7,11" into @buf (at least 64 bytes). */
+void cfs_tpm_pcr_mask_format(uint32_t mask, char *buf, size_t size);

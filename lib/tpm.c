@@ -1,0 +1,594 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tpm.c - seal/unseal of the cfsroot boot policy and PCR measurement through
+ * tpm2-tss ESAPI (see tpm.h). Host and initrd. Everything the TPM or the blob
+ * hands back is treated as untrusted: TPM structures are unmarshalled with
+ * libtss2-mu and must fill their field exactly, the sealed object's public area
+ * must be exactly what cfsroot seal creates, and the unsealed hash must match
+ * the policy bytes before the policy is returned.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <openssl/evp.h>
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_mu.h>
+#include <tss2/tss2_rc.h>
+#include <tss2/tss2_tctildr.h>
+
+#include "fileio.h"
+#include "tpm.h"
+#include "verity.h"
+
+struct cfs_tpm {
+        TSS2_TCTI_CONTEXT *tcti;
+        ESYS_CONTEXT *esys;
+        char tcti_conf[256];
+};
+
+/* The attributes of a cfsroot sealed object: bound to this TPM and its parent,
+ * data supplied by the caller, usable only through its policy (no userWithAuth). */
+#define SEALED_ATTRIBUTES (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT)
+
+static void esys_freep(void *p)
+{
+        Esys_Free(*(void **)p);
+}
+#define _cleanup_esys_ _cleanup_(esys_freep)
+
+static int tpm_rc_error(struct cfs_error *err, TSS2_RC rc, int code, const char *what)
+{
+        return cfs_error_set(err, code, "%s: TPM error 0x%08x: %s", what, rc, Tss2_RC_Decode(rc));
+}
+
+/* The TPM's response code without the layer and the handle/parameter/session number. */
+static TSS2_RC rc_base(TSS2_RC rc)
+{
+        if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
+                return rc;
+        return (rc & TPM2_RC_FMT1) ? (rc & (TPM2_RC_FMT1 | 0x3f)) : rc;
+}
+
+int cfs_tpm_open(const char *tcti, struct cfs_tpm **ret, struct cfs_error *err)
+{
+        if (!tcti || !*tcti)
+                tcti = getenv("TPM2TSS_TCTI");
+        if (!tcti || !*tcti)
+                tcti = CFS_TPM_TCTI_DEFAULT;
+        /* tpm2-tss prints errors itself; the caller reports ours. */
+        setenv("TSS2_LOG", "all+none", 0);
+        struct cfs_tpm *t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        if (strlen(tcti) >= sizeof(t->tcti_conf)) {
+                free(t);
+                return cfs_error_set(err, EINVAL, "TCTI configuration too long");
+        }
+        snprintf(t->tcti_conf, sizeof(t->tcti_conf), "%s", tcti);
+        TSS2_RC rc = Tss2_TctiLdr_Initialize(t->tcti_conf, &t->tcti);
+        if (rc != TSS2_RC_SUCCESS) {
+                free(t);
+                return cfs_error_set(err, ENODEV, "no TPM: cannot open TCTI '%s': %s", tcti,
+                                     Tss2_RC_Decode(rc));
+        }
+        rc = Esys_Initialize(&t->esys, t->tcti, NULL);
+        if (rc != TSS2_RC_SUCCESS) {
+                Tss2_TctiLdr_Finalize(&t->tcti);
+                free(t);
+                return cfs_error_set(err, ENODEV, "no TPM: cannot talk to the TPM at '%s': %s",
+                                     tcti, Tss2_RC_Decode(rc));
+        }
+        *ret = t;
+        return 0;
+}
+
+void cfs_tpm_close(struct cfs_tpm *t)
+{
+        if (!t)
+                return;
+        if (t->esys)
+                Esys_Finalize(&t->esys);
+        if (t->tcti)
+                Tss2_TctiLdr_Finalize(&t->tcti);
+        free(t);
+}
+
+static void pcr_selection(uint32_t mask, TPML_PCR_SELECTION *sel)
+{
+        memset(sel, 0, sizeof(*sel));
+        sel->count = 1;
+        sel->pcrSelections[0].hash = TPM2_ALG_SHA256;
+        sel->pcrSelections[0].sizeofSelect = 3;
+        for (unsigned i = 0; i < 3; i++)
+                sel->pcrSelections[0].pcrSelect[i] = (uint8_t)(mask >> (8 * i));
+}
+
+int cfs_tpm_pcr_read(struct cfs_tpm *t, uint32_t mask,
+                     uint8_t values[CFS_TPM_PCR_COUNT][CFS_TPM_PCR_SIZE], struct cfs_error *err)
+{
+        if (mask == 0 || (mask >> CFS_TPM_PCR_COUNT))
+                return cfs_error_set(err, EINVAL, "bad PCR selection");
+        /* one PCR per command: the TPM may return fewer than asked for, never more */
+        for (unsigned pcr = 0; pcr < CFS_TPM_PCR_COUNT; pcr++) {
+                if (!(mask & (1u << pcr)))
+                        continue;
+                TPML_PCR_SELECTION sel;
+                _cleanup_esys_ TPML_PCR_SELECTION *out = NULL;
+                _cleanup_esys_ TPML_DIGEST *digests = NULL;
+                UINT32 counter;
+                pcr_selection(1u << pcr, &sel);
+                TSS2_RC rc = Esys_PCR_Read(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &sel,
+                                           &counter, &out, &digests);
+                if (rc != TSS2_RC_SUCCESS)
+                        return tpm_rc_error(err, rc,
+                                            rc_base(rc) == TSS2_TCTI_RC_IO_ERROR ? ENODEV : EIO,
+                                            "reading PCRs");
+                if (!digests || digests->count != 1 || digests->digests[0].size != CFS_TPM_PCR_SIZE)
+                        return cfs_error_set(err, EIO,
+                                             "reading sha256 PCR %u: the TPM returned no value "
+                                             "(is the sha256 bank active?)",
+                                             pcr);
+                memcpy(values[pcr], digests->digests[0].buffer, CFS_TPM_PCR_SIZE);
+        }
+        return 0;
+}
+
+static int sha256(const void *data, size_t len, uint8_t out[32])
+{
+        unsigned n = 0;
+        if (!EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) || n != 32)
+                return -EIO;
+        return 0;
+}
+
+int cfs_tpm_policy_pcr_digest(uint32_t mask,
+                              const uint8_t values[CFS_TPM_PCR_COUNT][CFS_TPM_PCR_SIZE],
+                              uint8_t ret[32], struct cfs_error *err)
+{
+        /* policyDigest' = H(policyDigest (zeros) || TPM_CC_PolicyPCR || pcrs || H(values)) */
+        uint8_t buf[32 + 4 + sizeof(TPML_PCR_SELECTION) + 32];
+        uint8_t concat[CFS_TPM_PCR_COUNT * CFS_TPM_PCR_SIZE];
+        size_t off = 0, n = 0;
+        TPML_PCR_SELECTION sel;
+        if (mask == 0 || (mask >> CFS_TPM_PCR_COUNT))
+                return cfs_error_set(err, EINVAL, "bad PCR selection");
+        for (unsigned pcr = 0; pcr < CFS_TPM_PCR_COUNT; pcr++)
+                if (mask & (1u << pcr)) {
+                        memcpy(concat + n, values[pcr], CFS_TPM_PCR_SIZE);
+                        n += CFS_TPM_PCR_SIZE;
+                }
+        memset(buf, 0, 32);
+        off = 32;
+        if (Tss2_MU_TPM2_CC_Marshal(TPM2_CC_PolicyPCR, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
+                return -EIO;
+        pcr_selection(mask, &sel);
+        if (Tss2_MU_TPML_PCR_SELECTION_Marshal(&sel, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
+                return -EIO;
+        if (sizeof(buf) - off < 32 || sha256(concat, n, buf + off) < 0)
+                return -EIO;
+        off += 32;
+        return sha256(buf, off, ret);
+}
+
+/* The storage root key: the TCG standard ECC P-256 SRK template under the owner hierarchy. */
+static int create_srk(struct cfs_tpm *t, ESYS_TR *ret, struct cfs_error *err)
+{
+        TPM2B_SENSITIVE_CREATE sens = {};
+        TPM2B_PUBLIC tmpl = {
+            .publicArea =
+                {
+                    .type = TPM2_ALG_ECC,
+                    .nameAlg = TPM2_ALG_SHA256,
+                    .objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT |
+                                        TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                                        TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
+                                        TPMA_OBJECT_NODA,
+                    .parameters.eccDetail =
+                        {
+                            .symmetric = {.algorithm = TPM2_ALG_AES,
+                                          .keyBits.aes = 128,
+                                          .mode.aes = TPM2_ALG_CFB},
+                            .scheme = {.scheme = TPM2_ALG_NULL},
+                            .curveID = TPM2_ECC_NIST_P256,
+                            .kdf = {.scheme = TPM2_ALG_NULL},
+                        },
+                },
+        };
+        TPM2B_DATA outside = {};
+        TPML_PCR_SELECTION creation_pcrs = {};
+        TSS2_RC rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                        ESYS_TR_NONE, &sens, &tmpl, &outside, &creation_pcrs, ret,
+                                        NULL, NULL, NULL, NULL);
+        if (rc != TSS2_RC_SUCCESS)
+                return tpm_rc_error(err, rc, EIO,
+                                    "creating the storage root key (owner hierarchy with a "
+                                    "password?)");
+        return 0;
+}
+
+static void flush(struct cfs_tpm *t, ESYS_TR *h)
+{
+        if (*h != ESYS_TR_NONE)
+                (void)Esys_FlushContext(t->esys, *h);
+        *h = ESYS_TR_NONE;
+}
+
+int cfs_tpm_seal(struct cfs_tpm *t, const uint8_t *policy, size_t policy_len, uint32_t pcr_mask,
+                 uint8_t **ret, size_t *ret_len, struct cfs_error *err)
+{
+        struct cfs_tpm_policy parsed;
+        struct cfs_tpm_blob blob = {.pcr_bank = CFS_TPM_ALG_SHA256, .pcr_mask = pcr_mask};
+        int r = cfs_tpm_policy_parse(policy, policy_len, &parsed, err);
+        if (r < 0)
+                return r;
+        r = cfs_tpm_pcr_read(t, pcr_mask, blob.pcr_values, err);
+        if (r < 0)
+                return r;
+        TPM2B_PUBLIC in_public = {
+            .publicArea =
+                {
+                    .type = TPM2_ALG_KEYEDHASH,
+                    .nameAlg = TPM2_ALG_SHA256,
+                    .objectAttributes = SEALED_ATTRIBUTES,
+                    .authPolicy = {.size = 32},
+                    .parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL,
+                },
+        };
+        r = cfs_tpm_policy_pcr_digest(pcr_mask, blob.pcr_values,
+                                      in_public.publicArea.authPolicy.buffer, err);
+        if (r < 0)
+                return r;
+        TPM2B_SENSITIVE_CREATE sens = {.sensitive.data.size = 32};
+        if (sha256(policy, policy_len, sens.sensitive.data.buffer) < 0)
+                return -EIO;
+
+        ESYS_TR srk = ESYS_TR_NONE;
+        r = create_srk(t, &srk, err);
+        if (r < 0)
+                return r;
+        TPM2B_DATA outside = {};
+        TPML_PCR_SELECTION creation_pcrs = {};
+        _cleanup_esys_ TPM2B_PRIVATE *priv = NULL;
+        _cleanup_esys_ TPM2B_PUBLIC *pub = NULL;
+        TSS2_RC rc =
+            Esys_Create(t->esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens,
+                        &in_public, &outside, &creation_pcrs, &priv, &pub, NULL, NULL, NULL);
+        flush(t, &srk);
+        explicit_bzero(&sens, sizeof(sens));
+        if (rc != TSS2_RC_SUCCESS)
+                return tpm_rc_error(err, rc, EIO, "creating the sealed object");
+
+        uint8_t pub_buf[sizeof(TPM2B_PUBLIC)], priv_buf[sizeof(TPM2B_PRIVATE)];
+        size_t pub_len = 0, priv_len = 0;
+        if (Tss2_MU_TPM2B_PUBLIC_Marshal(pub, pub_buf, sizeof(pub_buf), &pub_len) ||
+            Tss2_MU_TPM2B_PRIVATE_Marshal(priv, priv_buf, sizeof(priv_buf), &priv_len))
+                return cfs_error_set(err, EIO, "cannot marshal the sealed object");
+        blob.policy = policy;
+        blob.policy_len = policy_len;
+        blob.public_area = pub_buf;
+        blob.public_len = pub_len;
+        blob.private_area = priv_buf;
+        blob.private_len = priv_len;
+        return cfs_tpm_blob_serialize(&blob, ret, ret_len, err);
+}
+
+/* Unmarshal the blob's TPM structures; each must fill its field exactly and be
+ * the kind of object cfsroot seal creates, with the PCR policy the blob claims. */
+static int blob_objects(const struct cfs_tpm_blob *b, TPM2B_PUBLIC *pub, TPM2B_PRIVATE *priv,
+                        struct cfs_error *err)
+{
+        size_t off = 0;
+        memset(pub, 0, sizeof(*pub));
+        memset(priv, 0, sizeof(*priv));
+        if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(b->public_area, b->public_len, &off, pub) ||
+            off != b->public_len)
+                return cfs_error_set(err, EBADMSG,
+                                     "sealed blob: the public area is not a valid TPM2B_PUBLIC");
+        off = 0;
+        if (Tss2_MU_TPM2B_PRIVATE_Unmarshal(b->private_area, b->private_len, &off, priv) ||
+            off != b->private_len)
+                return cfs_error_set(err, EBADMSG,
+                                     "sealed blob: the private area is not a valid TPM2B_PRIVATE");
+        const TPMT_PUBLIC *p = &pub->publicArea;
+        if (p->type != TPM2_ALG_KEYEDHASH || p->nameAlg != TPM2_ALG_SHA256 ||
+            p->objectAttributes != SEALED_ATTRIBUTES ||
+            p->parameters.keyedHashDetail.scheme.scheme != TPM2_ALG_NULL)
+                return cfs_error_set(err, EBADMSG,
+                                     "sealed blob: the TPM object is not a cfsroot sealed object "
+                                     "(type 0x%04x, attributes 0x%08x)",
+                                     p->type, p->objectAttributes);
+        uint8_t want[32];
+        int r = cfs_tpm_policy_pcr_digest(b->pcr_mask, b->pcr_values, want, err);
+        if (r < 0)
+                return r;
+        if (p->authPolicy.size != 32 || memcmp(p->authPolicy.buffer, want, 32))
+                return cfs_error_set(err, EBADMSG,
+                                     "sealed blob: the object's policy is not the PCR policy the "
+                                     "blob records (blob altered)");
+        return 0;
+}
+
+/* After a policy failure: which PCRs differ from their sealed values? */
+static int explain_pcr_mismatch(struct cfs_tpm *t, const struct cfs_tpm_blob *b,
+                                struct cfs_error *err)
+{
+        uint8_t now[CFS_TPM_PCR_COUNT][CFS_TPM_PCR_SIZE];
+        char list[160] = "", sealed_hex[CFS_DIGEST_HEX_SIZE], now_hex[CFS_DIGEST_HEX_SIZE];
+        unsigned changed = 0, first = 0;
+        size_t off = 0;
+        int r = cfs_tpm_pcr_read(t, b->pcr_mask, now, err);
+        if (r < 0)
+                return r;
+        for (unsigned pcr = 0; pcr < CFS_TPM_PCR_COUNT; pcr++) {
+                if (!(b->pcr_mask & (1u << pcr)) ||
+                    !memcmp(now[pcr], b->pcr_values[pcr], CFS_TPM_PCR_SIZE))
+                        continue;
+                if (changed++ == 0)
+                        first = pcr;
+                int n = snprintf(list + off, sizeof(list) - off, "%s%u", off ? "," : "", pcr);
+                if (n > 0 && (size_t)n < sizeof(list) - off)
+                        off += (size_t)n;
+        }
+        if (changed == 0)
+                return cfs_error_set(err, EPERM,
+                                     "the TPM refuses to unseal: the PCR policy is not satisfied "
+                                     "although the sha256 PCRs read as sealed (PCRs changed "
+                                     "during the check?)");
+        cfs_digest_to_hex(b->pcr_values[first], sealed_hex);
+        cfs_digest_to_hex(now[first], now_hex);
+        return cfs_error_set(err, EPERM,
+                             "the TPM refuses to unseal: PCR %s changed since sealing (PCR %u "
+                             "sealed to %s, now %s)",
+                             list, first, sealed_hex, now_hex);
+}
+
+static int unseal_object(struct cfs_tpm *t, const struct cfs_tpm_blob *b, const TPM2B_PUBLIC *pub,
+                         const TPM2B_PRIVATE *priv, uint8_t out[32], struct cfs_error *err)
+{
+        ESYS_TR srk = ESYS_TR_NONE, obj = ESYS_TR_NONE, session = ESYS_TR_NONE;
+        _cleanup_esys_ TPM2B_SENSITIVE_DATA *data = NULL;
+        TSS2_RC rc;
+        int r = create_srk(t, &srk, err);
+        if (r < 0)
+                return r;
+        rc = Esys_Load(t->esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, priv, pub, &obj);
+        flush(t, &srk);
+        if (rc != TSS2_RC_SUCCESS) {
+                if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER)
+                        return tpm_rc_error(err, rc, EKEYREJECTED,
+                                            "the TPM refuses the sealed object (sealed by another "
+                                            "TPM, the TPM was cleared, or the blob was altered)");
+                return tpm_rc_error(err, rc, EIO, "loading the sealed object");
+        }
+        TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_NULL};
+        rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                   ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256,
+                                   &session);
+        if (rc != TSS2_RC_SUCCESS) {
+                r = tpm_rc_error(err, rc, EIO, "starting a policy session");
+                goto out;
+        }
+        TPM2B_DIGEST empty = {};
+        TPML_PCR_SELECTION sel;
+        pcr_selection(b->pcr_mask, &sel);
+        rc = Esys_PolicyPCR(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &empty,
+                            &sel);
+        if (rc != TSS2_RC_SUCCESS) {
+                r = tpm_rc_error(err, rc, EIO, "PolicyPCR");
+                goto out;
+        }
+        rc = Esys_Unseal(t->esys, obj, session, ESYS_TR_NONE, ESYS_TR_NONE, &data);
+        if (rc != TSS2_RC_SUCCESS) {
+                TSS2_RC base = rc_base(rc);
+                if (base == TPM2_RC_POLICY_FAIL || base == TPM2_RC_PCR_CHANGED)
+                        r = explain_pcr_mismatch(t, b, err);
+                else
+                        r = tpm_rc_error(err, rc, EIO, "unsealing");
+                goto out;
+        }
+        if (!data || data->size != 32) {
+                r = cfs_error_set(err, EKEYREJECTED,
+                                  "the sealed object holds %u bytes, not a policy hash",
+                                  data ? data->size : 0);
+                goto out;
+        }
+        memcpy(out, data->buffer, 32);
+        r = 0;
+out:
+        /* a policy session is flushed by a successful Unseal (continueSession clear) */
+        if (r < 0)
+                flush(t, &session);
+        flush(t, &obj);
+        return r;
+}
+
+int cfs_tpm_unseal(struct cfs_tpm *t, const uint8_t *blob_buf, size_t blob_len,
+                   struct cfs_tpm_unsealed *ret, struct cfs_error *err)
+{
+        struct cfs_tpm_blob b;
+        TPM2B_PUBLIC pub;
+        TPM2B_PRIVATE priv;
+        uint8_t sealed[32], actual[32];
+        int r = cfs_tpm_blob_parse(blob_buf, blob_len, &b, err);
+        if (r < 0)
+                return r;
+        r = cfs_tpm_policy_parse(b.policy, b.policy_len, &ret->policy, err);
+        if (r < 0)
+                return cfs_error_prefix(err, r, "sealed blob");
+        r = blob_objects(&b, &pub, &priv, err);
+        if (r < 0)
+                return r;
+        r = unseal_object(t, &b, &pub, &priv, sealed, err);
+        if (r < 0)
+                return r;
+        if (sha256(b.policy, b.policy_len, actual) < 0)
+                return -EIO;
+        if (memcmp(sealed, actual, 32)) {
+                memset(ret, 0, sizeof(*ret));
+                return cfs_error_set(err, EKEYREJECTED,
+                                     "the policy in the sealed blob is not the one the TPM "
+                                     "sealed (blob altered)");
+        }
+        ret->pcr_mask = b.pcr_mask;
+        return 0;
+}
+
+struct bank {
+        TPMI_ALG_HASH alg;
+        const char *name; /* as in CEL-JSON / systemd's log */
+        const EVP_MD *(*md)(void);
+};
+
+static const struct bank banks[] = {
+    {TPM2_ALG_SHA1, "sha1", EVP_sha1},
+    {TPM2_ALG_SHA256, "sha256", EVP_sha256},
+    {TPM2_ALG_SHA384, "sha384", EVP_sha384},
+    {TPM2_ALG_SHA512, "sha512", EVP_sha512},
+};
+
+/* Fill @digests with the hash of @data for every active bank. */
+static int bank_digests(struct cfs_tpm *t, unsigned pcr, const void *data, size_t len,
+                        TPML_DIGEST_VALUES *digests, struct cfs_error *err)
+{
+        _cleanup_esys_ TPMS_CAPABILITY_DATA *cap = NULL;
+        TPMI_YES_NO more;
+        TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                        TPM2_CAP_PCRS, 0, 1, &more, &cap);
+        if (rc != TSS2_RC_SUCCESS)
+                return tpm_rc_error(err, rc, EIO, "listing the PCR banks");
+        const TPML_PCR_SELECTION *assigned = &cap->data.assignedPCR;
+        memset(digests, 0, sizeof(*digests));
+        for (UINT32 i = 0; i < assigned->count && i < TPM2_NUM_PCR_BANKS; i++) {
+                const TPMS_PCR_SELECTION *s = &assigned->pcrSelections[i];
+                if (pcr / 8 >= s->sizeofSelect || !(s->pcrSelect[pcr / 8] & (1u << (pcr % 8))))
+                        continue; /* bank not active for this PCR */
+                const struct bank *bk = NULL;
+                for (size_t j = 0; j < ELEMENTSOF(banks); j++)
+                        if (banks[j].alg == s->hash)
+                                bk = &banks[j];
+                if (!bk)
+                        return cfs_error_set(err, EOPNOTSUPP,
+                                             "PCR bank 0x%04x is active, but cfsroot cannot hash "
+                                             "for it (leaving it unextended would let it be "
+                                             "forged)",
+                                             s->hash);
+                TPMT_HA *ha = &digests->digests[digests->count];
+                unsigned n = 0;
+                ha->hashAlg = s->hash;
+                if (!EVP_Digest(data, len, (uint8_t *)&ha->digest, &n, bk->md(), NULL))
+                        return -EIO;
+                digests->count++;
+        }
+        if (digests->count == 0)
+                return cfs_error_set(err, EIO, "PCR %u is not active in any bank", pcr);
+        return 0;
+}
+
+static size_t digest_size(TPMI_ALG_HASH alg)
+{
+        switch (alg) {
+        case TPM2_ALG_SHA1:
+                return 20;
+        case TPM2_ALG_SHA256:
+                return 32;
+        case TPM2_ALG_SHA384:
+                return 48;
+        default:
+                return 64;
+        }
+}
+
+static int log_append(const char *path, unsigned pcr, const TPML_DIGEST_VALUES *d, const char *data,
+                      size_t len, struct cfs_error *err)
+{
+        /* records are small: build one in memory, append it with a single write under flock */
+        char rec[4096 + 1024];
+        size_t off = 0;
+        off += (size_t)snprintf(rec, sizeof(rec), "\x1e{\"pcr\":%u,\"digests\":[", pcr);
+        for (UINT32 i = 0; i < d->count; i++) {
+                const char *name = "?";
+                for (size_t j = 0; j < ELEMENTSOF(banks); j++)
+                        if (banks[j].alg == d->digests[i].hashAlg)
+                                name = banks[j].name;
+                off += (size_t)snprintf(rec + off, sizeof(rec) - off,
+                                        "%s{\"hashAlg\":\"%s\",\"digest\":\"", i ? "," : "", name);
+                const uint8_t *p = (const uint8_t *)&d->digests[i].digest;
+                for (size_t k = 0; k < digest_size(d->digests[i].hashAlg); k++)
+                        off += (size_t)snprintf(rec + off, sizeof(rec) - off, "%02x", p[k]);
+                off += (size_t)snprintf(rec + off, sizeof(rec) - off, "\"}");
+        }
+        off += (size_t)snprintf(rec + off, sizeof(rec) - off,
+                                "],\"content_type\":\"cfsroot\",\"content\":{\"string\":\"");
+        for (size_t i = 0; i < len && off + 8 < sizeof(rec); i++) {
+                unsigned char c = (unsigned char)data[i];
+                if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+                        off += (size_t)snprintf(rec + off, sizeof(rec) - off, "\\u%04x", c);
+                else
+                        rec[off++] = (char)c;
+        }
+        off += (size_t)snprintf(rec + off, sizeof(rec) - off, "\"}}\n");
+        if (off >= sizeof(rec))
+                return cfs_error_set(err, E2BIG, "event record too long");
+
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = 0;
+                for (char *p = dir + 1; *p; p++)
+                        if (*p == '/') {
+                                *p = 0;
+                                (void)mkdir(dir, 0755);
+                                *p = '/';
+                        }
+                (void)mkdir(dir, 0755);
+        }
+        _cleanup_close_ int fd =
+            open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return cfs_error_set(err, errno, "event log %s: %s", path, strerror(errno));
+        if (flock(fd, LOCK_EX) < 0)
+                return cfs_error_set(err, errno, "event log %s: lock: %s", path, strerror(errno));
+        int r = cfs_write_all(fd, rec, off);
+        if (r < 0)
+                return cfs_error_set(err, -r, "event log %s: write: %s", path, strerror(-r));
+        return 0;
+}
+
+int cfs_tpm_pcr_extend(struct cfs_tpm *t, unsigned pcr, const void *data, size_t len,
+                       const char *log_path, struct cfs_error *err)
+{
+        TPML_DIGEST_VALUES digests;
+        if (pcr >= CFS_TPM_PCR_COUNT)
+                return cfs_error_set(err, EINVAL, "PCR %u: only PCRs 0-23 exist", pcr);
+        if (len > 4096)
+                return cfs_error_set(err, EINVAL, "measurement of %zu bytes (at most 4096)", len);
+        int r = bank_digests(t, pcr, data, len, &digests, err);
+        if (r < 0)
+                return r;
+        TSS2_RC rc = Esys_PCR_Extend(t->esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                     ESYS_TR_NONE, &digests);
+        if (rc != TSS2_RC_SUCCESS) {
+                char what[32];
+                snprintf(what, sizeof(what), "extending PCR %u", pcr);
+                return tpm_rc_error(err, rc, EIO, what);
+        }
+        if (log_path)
+                return log_append(log_path, pcr, &digests, data, len, err);
+        return 0;
+}
+
+void cfs_tpm_measurement_string(const uint8_t digest[32], const char *mode, const uint8_t *key_id,
+                                char *buf, size_t size)
+{
+        char hex[CFS_DIGEST_HEX_SIZE], key[CFS_DIGEST_HEX_SIZE] = "none";
+        cfs_digest_to_hex(digest, hex);
+        if (key_id)
+                cfs_digest_to_hex(key_id, key);
+        snprintf(buf, size, "cfsroot:v1:image=%s:mode=%s:signer=%s", hex, mode, key);
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tpm.h - the TPM side of cfsroot through tpm2-tss ESAPI: seal a boot policy
+ * (lib/tpm-policy.h) to PCR values, unseal it again, extend a PCR with what was
+ * booted and record the event. Host (`cfsroot seal`, `unseal`) and initrd
+ * (setup-root). Built as its own static library (libcfsroot-tpm) so that only
+ * the cfsroot tool links libtss2-*.
+ *
+ * Returns 0 / -errno and never logs: messages go into struct cfs_error. The
+ * tpm2-tss libraries print their own errors to stderr unless TSS2_LOG says
+ * otherwise; cfs_tpm_open() sets TSS2_LOG=all+none unless the caller's
+ * environment already has TSS2_LOG (so debugging stays possible).
+ *
+ * Error codes:
+ *   -ENODEV       no TPM: the TCTI cannot be loaded or the TPM does not answer
+ *   -EBADMSG      the blob (or a TPM structure inside it) is malformed
+ *   -EKEYREJECTED the TPM refuses the sealed object: sealed by another TPM, the
+ *                 TPM was cleared (new storage seed), or the blob was altered
+ *   -EPERM        the PCRs differ from the sealed values (message names them)
+ *   -EOPNOTSUPP   an active PCR bank uses a hash cfsroot cannot compute
+ *   -EIO          any other TPM error (message has Tss2_RC_Decode()'s text)
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "macros.h"
+#include "tpm-policy.h"
+
+/* Default TCTI when neither the caller nor $TPM2TSS_TCTI names one: the kernel's
+ * resource manager, as in the initrd (no tpm2-abrmd there). */
+#define CFS_TPM_TCTI_DEFAULT "device:/dev/tpmrm0"
+#define CFS_TPM_PCRS_DEFAULT 0x80u /* PCR 7: Secure Boot policy */
+#define CFS_TPM_MEASURE_PCR_DEFAULT 13u
+#define CFS_TPM_EVENT_LOG_DEFAULT "/run/cfsroot/tpm-measure.log"
+
+struct cfs_tpm;
+
+/*
+ * Connect to a TPM. @tcti: a tctildr configuration string ("device:/dev/tpmrm0",
+ * "swtpm:path=/run/swtpm/sock", "swtpm:host=127.0.0.1,port=2321"); NULL means
+ * $TPM2TSS_TCTI, else CFS_TPM_TCTI_DEFAULT.
+ */
+int cfs_tpm_open(const char *tcti, struct cfs_tpm **ret, struct cfs_error *err);
+void cfs_tpm_close(struct cfs_tpm *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct cfs_tpm *, cfs_tpm_close);
+
+/* Read the sha256 bank values of the PCRs in @mask into values[pcr]. */
+int cfs_tpm_pcr_read(struct cfs_tpm *t, uint32_t mask,
+                     uint8_t values[CFS_TPM_PCR_COUNT][CFS_TPM_PCR_SIZE], struct cfs_error *err);
+
+/*
+ * Seal @policy (a serialised struct cfs_tpm_policy, checked here) to the
+ * current values of the sha256 PCRs in @pcr_mask: a keyed-hash object under the
+ * TPM's storage root key (the standard ECC P-256 SRK template, owner hierarchy)
+ * holds sha256(@policy) and can be unsealed only through a PolicyPCR session
+ * (no password path). *ret is the malloc()ed blob (format in tpm-policy.h).
+ */
+int cfs_tpm_seal(struct cfs_tpm *t, const uint8_t *policy, size_t policy_len, uint32_t pcr_mask,
+                 uint8_t **ret, size_t *ret_len, struct cfs_error *err);
+
+struct cfs_tpm_unsealed {
+        struct cfs_tpm_policy policy; /* the policy, authenticated by the TPM */
+        uint32_t pcr_mask;            /* the PCRs it was sealed to */
+};
+
+/*
+ * Parse @blob, load the sealed object, satisfy its PCR policy with the current
+ * PCR values, unseal, and check that the TPM's sha256 equals that of the policy
+ * in the blob. Only then is the policy returned.
+ */
+int cfs_tpm_unseal(struct cfs_tpm *t, const uint8_t *blob, size_t blob_len,
+                   struct cfs_tpm_unsealed *ret, struct cfs_error *err);
+
+/*
+ * The PolicyPCR policy digest (sha256) of the sha256 PCRs in @mask with
+ * @values: what the sealed object's authPolicy must be. No TPM needed.
+ */
+int cfs_tpm_policy_pcr_digest(uint32_t mask,
+                              const uint8_t values[CFS_TPM_PCR_COUNT][CFS_TPM_PCR_SIZE],
+                              uint8_t ret[32], struct cfs_error *err);
+
+/*
+ * Extend PCR @pcr (0-23) with @data (@len bytes, at most 4 KiB) in every active
+ * PCR bank (each bank gets the data's hash with its own algorithm, so no bank
+ * is left behind for a forger). If @log_path is not NULL, then append one
+ * record to it (created 0644 with its directory; JSON-SEQ, RFC 7464, shaped like
+ * systemd's /run/log/systemd/tpm2-measure.log):
+ *   \x1e{"pcr":13,"digests":[{"hashAlg":"sha256","digest":"<hex>"},...],
+ *        "content_type":"cfsroot","content":{"string":"<data>"}}\n
+ * @data is then expected to be printable ASCII (the measurement string).
+ * The PCR is extended before the record is written: a verifier that finds the
+ * PCR ahead of the log knows a record is missing.
+ */
+int cfs_tpm_pcr_extend(struct cfs_tpm *t, unsigned pcr, const void *data, size_t len,
+                       const char *log_path, struct cfs_error *err);
+
+/*
+ * The measurement string of a verified boot, version 1 (what setup-root
+ * extends): "cfsroot:v1:image=<64 hex>:mode=<mode>:signer=<64 hex key id|none>".
+ * @mode: "signed", "command-line" or "tpm-policy" (a short ASCII word).
+ * @buf must hold at least CFS_TPM_MEASUREMENT_MAX bytes.
+ */
+#define CFS_TPM_MEASUREMENT_MAX 200u
+void cfs_tpm_measurement_string(const uint8_t digest[32], const char *mode, const uint8_t *key_id,
+                                char *buf, size_t size);
