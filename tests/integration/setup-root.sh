@@ -80,7 +80,7 @@ policy() { # NAME [extra lines] -> $W/NAME.conf
 }
 policy secure
 policy insecure "AllowObjectsWithoutVerity=yes"
-policy cmdline-only "CommandLineDigest=yes" "RequireSignature=no"
+policy cmdline-only "CommandLineDigest=yes" "RequireSignature=no" "AllowObjectsWithoutVerity=yes"
 policy revoked-key "RevokedList=$W/revoked-key"
 policy revoked-image "RevokedList=$W/revoked-image"
 policy generation "MinimumGeneration=4"
@@ -97,7 +97,7 @@ mounts_before=$(wc -l </proc/self/mountinfo)
 run_setup() {
   local cmdline=$1 pol=$2; shift 2
   rc=0
-  SYSTEMD_PROC_CMDLINE="$cmdline" "$cfsroot" setup-root --sysroot "$W/sysroot" \
+  SYSTEMD_PROC_CMDLINE="$cmdline" CFSROOT_BOOT_RECORD="$W/booted" "$cfsroot" setup-root --sysroot "$W/sysroot" \
     --policy "$W/$pol.conf" --newroot "$W/newroot" "$@" >"$W/out" 2>&1 || rc=$?
 }
 
@@ -121,6 +121,7 @@ expect_refusal() { # CASE CODE CLASS MESSAGE-FRAGMENT CMDLINE POLICY [args]
   grep -qF -- "$msg" "$W/out" || { cat "$W/out" >&2; fail "$name: message lacks '$msg'"; }
   [ "$(grep -c . "$W/out")" -le 2 ] || { cat "$W/out" >&2; fail "$name: more than one line of refusal"; }
   assert_untouched "$name"
+  [ ! -e "$W/booted" ] || fail "$name: a refused boot wrote a boot record"
   npass=$((npass + 1))
   echo "ok: $name -> $code $(grep 'REFUSING' "$W/out" | cut -c1-160)"
 }
@@ -160,6 +161,7 @@ EOF
 )
 
 # --- 1. the whole of setup-root, insecure test policy ---------------------------
+rm -f "$W/booted"
 run_setup "composefs=$digest" insecure
 [ "$rc" -eq 0 ] || { cat "$W/out"; fail "setup-root with the insecure test policy: exit $rc"; }
 grep -q "booted composefs image .*$digest.*signed by .*WITHOUT verity=require" "$W/out" \
@@ -180,7 +182,12 @@ touch "$W/sysroot/var/persistent" || fail "/var is not writable (Var=bind)"
 [ -f "$W/sysroot/sysroot/composefs/state/var/persistent" ] || fail "/var is not bound to the state directory"
 [ "$(cat "$W/sysroot/sysroot/composefs/state/$digest/etc/upper/hostname")" = changed ] \
   || { find "$W/sysroot/sysroot/composefs/state"; fail "/etc changes are not kept in the state directory"; }
-echo "ok: insecure policy: booted, /etc overlay + /var bind + physical root below"
+# The boot record `cfsroot status` reads in the booted system.
+for kv in "digest=$digest" "mode=signed" "signer=/CN=cfsroot development key (DO NOT SHIP)" \
+  "key_id=sha256:$key_id" "name=test-os" "version=1" "generation=3" "verity=off"; do
+  grep -qxF "$kv" "$W/booted" || { cat "$W/booted"; fail "boot record lacks $kv"; }
+done
+echo "ok: insecure policy: booted, /etc overlay + /var bind + physical root below, boot record"
 # undo: the physical root back onto the sysroot
 umount -R "$W/sysroot"
 mount -o loop "$W/phys.img" "$W/sysroot"
@@ -194,15 +201,18 @@ mount -o loop "$W/phys.img" "$W/sysroot"
 echo "ok: /etc changes survive a reboot of the same deployment"
 
 # --- 2. dry run and the secure policy -------------------------------------------
-run_setup "composefs=$digest" secure --dry-run
+rm -f "$W/booted"
+run_setup "composefs=$digest" insecure --dry-run
 [ "$rc" -eq 0 ] || { cat "$W/out"; fail "dry run: exit $rc"; }
-grep -q "would boot composefs image .*$digest.*signed by CN = cfsroot development key" "$W/out" \
+grep -q "would boot composefs image .*$digest.*signed by /CN=cfsroot development key" "$W/out" \
   || { cat "$W/out"; fail "dry run report"; }
 assert_untouched dry-run
 echo "ok: dry run reports the signed image and mounts nothing"
 
-# No fs-verity on the host: the secure policy must refuse to mount.
+# No fs-verity on the host: the secure policy refuses, in a dry run too (an admin
+# checking the next deployment learns that its store lacks fs-verity).
 expect_refusal no-verity 15 store "has no fs-verity" "composefs=$digest" secure
+expect_refusal no-verity-dry-run 15 store "has no fs-verity" "composefs=$digest" secure --dry-run
 
 # --- 3. the refusal matrix --------------------------------------------------------
 other=0000000000000000000000000000000000000000000000000000000000000000
@@ -237,7 +247,7 @@ expect_refusal bad-signature 13 signature "signature" "composefs=$digest" secure
   "$W/image.orig" "$W/sysroot/$img_rel.sig" >/dev/null
 expect_refusal untrusted-key 13 signature "signature" "composefs=$digest" secure
 restore
-expect_refusal revoked-key 13 signature "signing key (CN = cfsroot development key (DO NOT SHIP)) is revoked" \
+expect_refusal revoked-key 13 signature "signing key (/CN=cfsroot development key (DO NOT SHIP)) is revoked" \
   "composefs=$digest" revoked-key
 expect_refusal revoked-image 13 signature "digest $digest is revoked" "composefs=$digest" revoked-image
 expect_refusal old-generation 13 signature "security generation 3 is below the minimum 4" \
