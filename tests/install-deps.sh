@@ -10,6 +10,7 @@ pkgs=(
   erofs-utils e2fsprogs util-linux attr gzip python3 xxd
   qemu-system-x86 qemu-utils busybox-static cpio kmod xz-utils  # VM tests (tests/vm)
   libtss2-dev libtss2-tcti-swtpm0 swtpm swtpm-tools tpm2-tools  # TPM (lib/tpm.c, tests/tpm)
+  shellcheck dracut-core systemd  # generator, units and dracut module tests (tests/generator)
 )
 missing=()
 for p in "${pkgs[@]}"; do
