@@ -85,3 +85,13 @@ expect_kmsg() {
         dmesg | grep -qF -- "$1" || fail "kernel log does not contain '$1'"
         ok "kernel log contains '$1'"
 }
+
+# After a refusal: no EROFS or overlay mount anywhere, the physical root still on /sysroot.
+expect_nothing_mounted() {
+        if grep -q ' overlay \| erofs ' /proc/mounts; then
+                cat /proc/mounts
+                fail "something is mounted after a refusal"
+        fi
+        grep -q ' /sysroot ext4 ' /proc/mounts || fail "the physical root is no longer on /sysroot"
+        ok "nothing mounted, physical root untouched"
+}

@@ -96,20 +96,40 @@ vm_object_of() {
         echo "$disktree/composefs/objects/${d:0:2}/${d:2}"
 }
 
-# The boot policy of the Tier A composefs cases: the command line digest is
-# trusted (no signature); /etc and /var as given (default transient).
+# The boot policy of the Tier A composefs cases: /etc and /var modes (default
+# transient), and what establishes trust: "cmdline" (default: composefs= on the
+# command line is enough) or "signature" (signed by a certificate in
+# /etc/cfsroot/trusted.d; vm_trust_cert puts one there).
 vm_write_policy() {
-        mkdir -p "$STAGE/etc/cfsroot"
+        local etc=${1:-transient} var=${2:-transient} trust=${3:-cmdline} cmdline_digest=yes sig=no
+        if [ "$trust" = signature ]; then
+                cmdline_digest=no
+                sig=yes
+        fi
+        mkdir -p "$STAGE/etc/cfsroot/trusted.d"
         cat >"$STAGE/etc/cfsroot/policy.conf" <<POLICY
 [Boot]
 ObjectStore=/composefs
 [Trust]
-CommandLineDigest=yes
-RequireSignature=no
+CommandLineDigest=$cmdline_digest
+RequireSignature=$sig
+TrustedCertificates=/etc/cfsroot/trusted.d
 [State]
-Etc=${1:-transient}
-Var=${2:-transient}
+Etc=$etc
+Var=$var
 POLICY
+}
+
+# A fresh development key pair in DIR (keys/make-dev-key.sh): DIR/cfsroot-dev.{key,crt}.pem.
+vm_dev_key() {
+        "$VM_DIR/../../keys/make-dev-key.sh" --cn "${2:-cfsroot VM test key}" "$1" >/dev/null ||
+                vm_die "keys/make-dev-key.sh failed"
+}
+
+# Trust the certificate CERT in the guest.
+vm_trust_cert() {
+        mkdir -p "$STAGE/etc/cfsroot/trusted.d"
+        cp "$1" "$STAGE/etc/cfsroot/trusted.d/$(basename "$1")"
 }
 
 # The common start of the setup-root cases: source tree in $WORK/src, store and

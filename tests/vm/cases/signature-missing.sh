@@ -1,0 +1,9 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# tests/vm/cases/signature-missing.sh - host part: the policy requires a
+# signature, the image has none.
+# shellcheck shell=bash
+prepare() {
+        vm_prepare_composefs readonly readonly signature
+        vm_dev_key "$WORK/key" "cfsroot VM trusted key"
+        vm_trust_cert "$WORK/key/cfsroot-dev.crt.pem"
+}
