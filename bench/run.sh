@@ -206,7 +206,10 @@ bench() {
                 eval "$prep"
                 t0=$(date +%s%N)
                 if ! /usr/bin/time -f '%M' -o "$tf" "$@" >/dev/null 2>"$ef"; then
-                        note="FAILED: $(grep -v '^Command exited' "$ef" | tail -1 | cut -c1-70)"
+                        local msg sig
+                        msg=$(grep -v '^Command exited' "$ef" | grep . | tail -1 || true)
+                        sig=$(grep '^Command terminated' "$tf" || true)
+                        note="FAILED: $(echo "$sig${sig:+${msg:+; }}$msg" | cut -c1-90)"
                         break
                 fi
                 t1=$(date +%s%N)
@@ -253,6 +256,13 @@ want heavy && gen_tree tree-heavy --bytes "$heavy_bytes"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 verdicts=()
 verdict() { verdicts+=("$(printf '%-5s %s' "$1" "$2")"); }
+# target MESSAGE CMD...: PASS when CMD succeeds, MISS otherwise
+target() {
+        local msg=$1
+        shift
+        if "$@"; then verdict PASS "$msg"; else verdict MISS "$msg"; fi
+}
+fle() { awk -v a="$1" -v b="$2" 'BEGIN{exit !(a <= b)}'; }
 
 # sha256 limit on all cores, measured now (bytes/s of sha256 over 16 KiB blocks)
 ncpu=$(nproc)
@@ -263,7 +273,7 @@ sha_bps=$(openssl speed -mr -multi "$ncpu" -seconds 3 -bytes 16384 sha256 2>/dev
 # levels above it: 1/127 in total).
 verity_bps=$(awk -v s="$sha_bps" 'BEGIN{printf "%.0f", s * 127 / 128}')
 
-declare -A size_ours size_mkc
+declare -A size_ours
 if want dump; then
         for n in 100k 1m; do
                 d=$gendir/dump-$n.dump
@@ -273,20 +283,17 @@ if want dump; then
                         "$cfsroot" mkimage -q --from-dump "$d" "$scratch/ours.img"
                 size_ours[$n]=$last_isize
                 if [ $n = 1m ] && [ -n "$last_wall" ]; then
-                        awk -v w="$last_wall" 'BEGIN{exit !(w <= 5)}' &&
-                                verdict PASS "1M-entry dump in ${last_wall} s (target: a few seconds, <= 5 s)" ||
-                                verdict MISS "1M-entry dump in ${last_wall} s (target: a few seconds, <= 5 s)"
+                        target "1M-entry dump in ${last_wall} s (target: a few seconds, <= 5 s)" \
+                                fle "$last_wall" 5
                         bpe=$(awk -v r="$last_rss" -v e="$e" 'BEGIN{printf "%.0f", r*1024/e}')
-                        [ "$bpe" -lt 500 ] &&
-                                verdict PASS "1M-entry dump peak RSS $bpe bytes/entry (target < 500)" ||
-                                verdict MISS "1M-entry dump peak RSS $bpe bytes/entry (target < 500)"
+                        target "1M-entry dump peak RSS $bpe bytes/entry (target < 500)" \
+                                [ "$bpe" -lt 500 ]
                 elif [ $n = 1m ]; then
                         verdict MISS "1M-entry dump: cfsroot failed"
                 fi
                 if [ ${#mkc[@]} -gt 0 ]; then
                         bench "dump $n" "mkcomposefs --from-file" "$e" 0 "$scratch/mkc.img" : -- \
                                 "${mkc[@]}" --from-file "$d" "$scratch/mkc.img"
-                        size_mkc[$n]=$last_isize
                         if [ -n "${size_ours[$n]}" ] && [ -n "$last_isize" ]; then
                                 if cmp -s "$scratch/ours.img" "$scratch/mkc.img"; then
                                         verdict PASS "dump $n image byte-identical to mkcomposefs $mkc_version"
@@ -319,9 +326,8 @@ tree_case() {
                         mbps=$(awk -v b="$hb" -v w="$ours_wall" 'BEGIN{printf "%.0f", b/w/1e6}')
                         ratio=$(awk -v b="$hb" -v w="$ours_wall" -v v="$verity_bps" \
                                 'BEGIN{printf "%.2f", v/(b/w)}')
-                        awk -v r="$ratio" 'BEGIN{exit !(r <= 1.5)}' &&
-                                verdict PASS "--store hashes $mbps MB/s = limit/$ratio (target: within 1.5x)" ||
-                                verdict MISS "--store hashes $mbps MB/s = limit/$ratio (target: within 1.5x)"
+                        target "--store hashes $mbps MB/s = limit/$ratio (target: within 1.5x)" \
+                                fle "$ratio" 1.5
                 else
                         verdict MISS "--store on the heavy tree: cfsroot failed"
                 fi
