@@ -400,9 +400,9 @@ static int unseal_object(struct cfs_tpm *t, const struct cfs_tpm_blob *b, const 
         memcpy(out, data->buffer, 32);
         r = 0;
 out:
-        /* a policy session is flushed by a successful Unseal (continueSession clear) */
-        if (r < 0)
-                flush(t, &session);
+        /* ESAPI sessions have continueSession set: flush explicitly (without a
+         * resource manager, as with swtpm's socket, they outlive the connection) */
+        flush(t, &session);
         flush(t, &obj);
         return r;
 }

@@ -1,0 +1,209 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# tests/tpm/run.sh CFSROOT TPM-EXTEND - host tests of `cfsroot seal`/`unseal` and
+# PCR measurement against real swtpm instances (unix socket TCTI), started here
+# with their state in a temporary directory. Host only; needs swtpm (swtpm,
+# libtss2-tcti-swtpm0) and tpm2-tools for cross-checks (tests/install-deps.sh).
+# A missing swtpm is a failure, not a skip.
+set -euo pipefail
+
+CFSROOT=$(realpath "$1")
+EXTEND=$(realpath "$2")
+for tool in swtpm tpm2_pcrread python3 openssl; do
+        command -v "$tool" >/dev/null || { echo "FAIL: $tool not installed (tests/install-deps.sh)"; exit 1; }
+done
+
+tmp=$(mktemp -d /tmp/cfsroot-tpm.XXXXXX)
+pids=()
+cleanup() {
+        for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+        wait 2>/dev/null || true
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+
+# start_tpm NAME: a fresh swtpm (TPM 2.0, startup-clear) at $tmp/NAME/sock
+start_tpm() {
+        local d=$tmp/$1
+        mkdir -p "$d"
+        swtpm socket --tpm2 --tpmstate dir="$d" \
+                --server type=unixio,path="$d/sock" --ctrl type=unixio,path="$d/sock.ctrl" \
+                --flags not-need-init,startup-clear >"$d/log" 2>&1 &
+        pids+=($!)
+        for _ in $(seq 100); do
+                [ -S "$d/sock" ] && return 0
+                sleep 0.05
+        done
+        echo "FAIL: swtpm $1 did not start: $(cat "$d/log")"
+        exit 1
+}
+tcti() { echo "swtpm:path=$tmp/$1/sock"; }
+
+# expect_fail NAME NEEDLE CMD...: CMD fails, says NEEDLE on stderr, prints nothing on stdout
+expect_fail() {
+        local name=$1 needle=$2 rc=0
+        shift 2
+        "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+        if [ "$rc" -eq 0 ]; then
+                bad "$name: succeeded, expected a failure"
+        elif ! grep -qF -- "$needle" "$tmp/err"; then
+                bad "$name: message lacks '$needle': $(cat "$tmp/err")"
+        elif [ -s "$tmp/out" ]; then
+                bad "$name: printed on stdout: $(cat "$tmp/out")"
+        else
+                ok "$name ($(head -c 160 "$tmp/err"))"
+        fi
+}
+
+# expect_rc NAME RC CMD...
+expect_rc() {
+        local name=$1 want=$2 rc=0
+        shift 2
+        "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+        if [ "$rc" -eq "$want" ]; then ok "$name"; else bad "$name: exit $rc, expected $want: $(cat "$tmp/err")"; fi
+}
+
+pcr_value() { # TCTI BANK PCR -> hex value
+        TPM2TOOLS_TCTI=$1 tpm2_pcrread "$2:$3" | sed -n 's/.*: 0x//p' | tr 'A-F' 'a-f'
+}
+
+start_tpm a
+start_tpm b
+export TPM2TSS_TCTI=$(tcti a)
+D1=$(printf '1%.0s' $(seq 64))
+D2=$(printf 'f%.0s' $(seq 64))
+
+# --- round trips -------------------------------------------------------------
+"$CFSROOT" seal --digest "$D2" --digest "$D1" "$tmp/digests.blob" 2>"$tmp/err"
+out=$("$CFSROOT" unseal "$tmp/digests.blob")
+if grep -q "^    $D1\$" <<<"$out" && grep -q "^    $D2\$" <<<"$out" && grep -q 'PCRs 7)' <<<"$out"; then
+        ok "seal/unseal digest list (default PCR 7)"
+else
+        bad "seal/unseal digest list: $out"
+fi
+json=$("$CFSROOT" unseal --json "$tmp/digests.blob")
+if python3 -c 'import json,sys; j=json.loads(sys.argv[1]); assert j["kind"]=="digests" and j["digests"]==[sys.argv[2],sys.argv[3]] and j["pcrs"]==[7], j' \
+        "$json" "$D1" "$D2"; then
+        ok "unseal --json (digests sorted)"
+else
+        bad "unseal --json: $json"
+fi
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=cfsroot tpm test" \
+        -days 2 -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+keyid=$(openssl x509 -in "$tmp/cert.pem" -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)
+"$CFSROOT" seal --cert "$tmp/cert.pem" --min-generation 5 --pcrs 11,7 "$tmp/key.blob" 2>"$tmp/err"
+json=$("$CFSROOT" unseal --json "$tmp/key.blob")
+if python3 -c 'import json,sys; j=json.loads(sys.argv[1]); assert j["kind"]=="key" and j["key_id"]=="sha256:"+sys.argv[2] and j["min_generation"]==5 and j["pcrs"]==[7,11], j' \
+        "$json" "$keyid"; then
+        ok "seal --cert --min-generation --pcrs 11,7: key id is sha256 of the SPKI"
+else
+        bad "key policy: $json (key id $keyid)"
+fi
+"$CFSROOT" seal --key-id "sha256:$keyid" --min-generation 5 --pcrs 7,11 "$tmp/keyid.blob" 2>"$tmp/err"
+if [ "$("$CFSROOT" unseal --json "$tmp/keyid.blob")" = "${json//key.blob/keyid.blob}" ]; then
+        ok "seal --key-id gives the same policy as --cert"
+else
+        bad "seal --key-id differs"
+fi
+
+# --- command line and output file ---------------------------------------------
+expect_rc "seal: --digest and --cert together is a usage error" 2 \
+        "$CFSROOT" seal --digest "$D1" --cert "$tmp/cert.pem" "$tmp/x.blob"
+expect_rc "seal: --min-generation without a key is a usage error" 2 \
+        "$CFSROOT" seal --digest "$D1" --min-generation 3 "$tmp/x.blob"
+expect_rc "seal: --pcrs 24 is a usage error" 2 "$CFSROOT" seal --digest "$D1" --pcrs 24 "$tmp/x.blob"
+expect_rc "seal: a short digest is a usage error" 2 "$CFSROOT" seal --digest abcd "$tmp/x.blob"
+cp "$tmp/digests.blob" "$tmp/keep.blob"
+expect_fail "seal: existing output is kept without --force" "--force" \
+        "$CFSROOT" seal --digest "$D1" "$tmp/keep.blob"
+cmp -s "$tmp/digests.blob" "$tmp/keep.blob" && ok "existing output unchanged" || bad "existing output changed"
+expect_rc "seal --force replaces it" 0 "$CFSROOT" seal --force --digest "$D1" "$tmp/keep.blob"
+expect_fail "seal without a TPM" "no TPM" "$CFSROOT" seal --tcti "swtpm:path=$tmp/none" --digest "$D1" "$tmp/none.blob"
+[ ! -e "$tmp/none.blob" ] && ok "failed seal leaves no output" || bad "failed seal left $tmp/none.blob"
+expect_fail "unseal without a TPM" "no TPM" "$CFSROOT" unseal --tcti "swtpm:path=$tmp/none" "$tmp/digests.blob"
+
+# --- another TPM, altered and malformed blobs ---------------------------------
+expect_fail "blob sealed by another TPM" "sealed by another TPM" \
+        "$CFSROOT" unseal --tcti "$(tcti b)" "$tmp/digests.blob"
+"$CFSROOT" seal --digest "$D1" "$tmp/one.blob" 2>/dev/null
+size=$(stat -c %s "$tmp/one.blob")
+flip() { # SRC OFFSET DST: copy with one byte inverted
+        python3 - "$1" "$2" "$3" <<'EOF'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[int(sys.argv[2])] ^= 0xff
+open(sys.argv[3], "wb").write(b)
+EOF
+}
+# layout: 16 header, 32 PCR 7, 4+48 policy (digest at 16+32+4+16), public, private, 4 reserved
+flip "$tmp/one.blob" $((16 + 32 + 4 + 16)) "$tmp/alt-policy.blob"
+expect_fail "policy altered in the blob" "not the one the TPM sealed" "$CFSROOT" unseal "$tmp/alt-policy.blob"
+flip "$tmp/one.blob" 16 "$tmp/alt-pcr.blob"
+expect_fail "recorded PCR value altered" "not the PCR policy the blob records" "$CFSROOT" unseal "$tmp/alt-pcr.blob"
+flip "$tmp/one.blob" $((size - 6)) "$tmp/alt-private.blob"
+expect_fail "private area altered" "the TPM refuses the sealed object" "$CFSROOT" unseal "$tmp/alt-private.blob"
+flip "$tmp/one.blob" $((16 + 32 + 4 + 48 + 4 + 2 + 5)) "$tmp/alt-public.blob" # objectAttributes
+expect_fail "public area altered" "not a cfsroot sealed object" "$CFSROOT" unseal "$tmp/alt-public.blob"
+head -c 100 "$tmp/one.blob" >"$tmp/trunc.blob"
+expect_fail "truncated blob" "sealed blob: " "$CFSROOT" unseal "$tmp/trunc.blob"
+head -c 300 /dev/urandom >"$tmp/random.blob"
+expect_fail "random bytes" "bad magic" "$CFSROOT" unseal "$tmp/random.blob"
+: >"$tmp/empty.blob"
+expect_fail "empty file" "shorter than its header" "$CFSROOT" unseal "$tmp/empty.blob"
+head -c 20000 /dev/zero >"$tmp/big.blob"
+expect_fail "oversized file" "too large" "$CFSROOT" unseal "$tmp/big.blob"
+expect_fail "missing file" "No such file" "$CFSROOT" unseal "$tmp/missing.blob"
+
+# --- PCR changes ----------------------------------------------------------------
+"$EXTEND" 11 "something else booted" "$tmp/ignored.log"
+expect_fail "PCR 11 extended: blob sealed to 7,11 refused" "PCR 11 changed since sealing" \
+        "$CFSROOT" unseal "$tmp/key.blob"
+expect_rc "PCR 11 extended: blob sealed to 7 only still unseals" 0 "$CFSROOT" unseal "$tmp/digests.blob"
+"$EXTEND" 7 "secure boot state changed" "$tmp/ignored.log"
+expect_fail "PCR 7 extended: blob refused, PCR named" "PCR 7 changed since sealing (PCR 7 sealed to 0000" \
+        "$CFSROOT" unseal "$tmp/digests.blob"
+"$CFSROOT" seal --digest "$D1" "$tmp/resealed.blob" 2>/dev/null
+expect_rc "resealed to the new PCR 7 value: unseals" 0 "$CFSROOT" unseal "$tmp/resealed.blob"
+
+# --- measurement: extend + event record, replayed --------------------------------
+start_tpm c
+M1="cfsroot:v1:image=$D1:mode=signed:signer=$keyid"
+M2="cfsroot:v1:image=$D2:mode=command-line:signer=none"
+log=$tmp/run/cfsroot/tpm-measure.log
+TPM2TSS_TCTI=$(tcti c) "$EXTEND" 13 "$M1" "$log"
+TPM2TSS_TCTI=$(tcti c) "$EXTEND" 13 "$M2" "$log"
+if python3 - "$log" "$M1" "$M2" "$(pcr_value "$(tcti c)" sha256 13)" "$(pcr_value "$(tcti c)" sha1 13)" \
+        "$(pcr_value "$(tcti c)" sha384 13)" <<'EOF'; then
+import hashlib, json, sys
+log, m1, m2, sha256_pcr, sha1_pcr, sha384_pcr = sys.argv[1:]
+data = open(log, "rb").read()
+assert data.startswith(b"\x1e") and data.endswith(b"\n"), data
+recs = [json.loads(r) for r in data.decode().split("\x1e") if r]
+assert [r["content"]["string"] for r in recs] == [m1, m2], recs
+for r, m in zip(recs, (m1, m2)):
+    assert r["pcr"] == 13 and r["content_type"] == "cfsroot", r
+    d = {x["hashAlg"]: x["digest"] for x in r["digests"]}
+    for alg in ("sha1", "sha256", "sha384", "sha512"):
+        assert d[alg] == hashlib.new(alg, m.encode()).hexdigest(), (alg, d)
+# replay the log like a verifier: every active bank must match the TPM
+for alg, pcr in (("sha256", sha256_pcr), ("sha1", sha1_pcr), ("sha384", sha384_pcr)):
+    v = bytes(hashlib.new(alg).digest_size)
+    for r in recs:
+        v = hashlib.new(alg, v + bytes.fromhex({x["hashAlg"]: x["digest"] for x in r["digests"]}[alg])).digest()
+    assert v.hex() == pcr, (alg, v.hex(), pcr)
+EOF
+        ok "extend PCR 13 in all banks; event log (JSON-SEQ) replays to the TPM's values"
+else
+        bad "extend/event log replay"
+fi
+expect_fail "extend PCR 24 refused" "only PCRs 0-23" env TPM2TSS_TCTI="$(tcti c)" "$EXTEND" 24 x "$log"
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
