@@ -268,7 +268,9 @@ int cmd_mkimage(int argc, char **argv)
                 return log_error_errno(r, "cannot create %s", a.image);
         r = cfs_image_write(tree, &a.opts, tmp.fd, &err);
         if (r < 0) {
-                log_cfs_error(r, &err, "cannot write image %s", a.image);
+                /* the node's path is the position in the source */
+                log_cfs_error(r, &err, "cannot write image %s from %s", a.image,
+                              a.from_dump && strcmp(a.source, "-") == 0 ? "<stdin>" : a.source);
                 goto fail;
         }
         off_t size = lseek(tmp.fd, 0, SEEK_END);
