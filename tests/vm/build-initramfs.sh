@@ -39,6 +39,9 @@ build_base() {
         trap "rm -rf '$stage'" RETURN
 
         mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,run,tmp,sysroot,lib/modules,etc}
+        if ldd "$(command -v busybox)" >/dev/null 2>&1; then
+                vm_die "$(command -v busybox) is dynamically linked: install busybox-static"
+        fi
         install -m 0755 "$(command -v busybox)" "$stage/bin/busybox"
         for m in $(busybox --list-full); do
                 [ -e "$stage/$m" ] || ln -s /bin/busybox "$stage/$m"
