@@ -100,6 +100,7 @@ base() {
         [ -f "$kdir/kver" ] || vm_die "$kdir: not a kernel from fetch-kernel.sh"
         mkdir -p "$VM_CACHE/initramfs"
         # the libraries too: a rebuilt libc or libcrypto makes a new base
+        # shellcheck disable=SC2046 # one library path per word
         key=$(vm_hash "$cfsroot" "$(command -v fsverity)" "$(command -v busybox)" \
                 $(ldd "$cfsroot" "$(command -v fsverity)" | awk '$3 ~ /^\// { print $3 }' | sort -u) \
                 "$(cat "$kdir/kver")" "$MODULES" \

@@ -140,6 +140,7 @@ vm_prepare_composefs() {
         vm_make_source_tree "$WORK/src"
         vm_make_composefs "$WORK/src" "$DISK"
         vm_write_policy "$@"
+        # shellcheck disable=SC2034 # read by run-test.sh
         APPEND="composefs=$IMAGE_DIGEST"
         {
                 echo "IMAGE_DIGEST=$IMAGE_DIGEST"

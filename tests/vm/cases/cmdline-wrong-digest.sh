@@ -6,6 +6,7 @@ prepare() {
         vm_prepare_composefs readonly readonly
         local other
         other=$(printf 'another image' | sha256sum | cut -d' ' -f1)
+        # shellcheck disable=SC2034 # read by run-test.sh
         APPEND="composefs=$other cfsroot.image=/composefs/images/$IMAGE_DIGEST"
         echo "OTHER_DIGEST=$other" >>"$STAGE/test.env"
 }
