@@ -48,7 +48,7 @@ import random
 import sys
 
 # Bump whenever the output for the same arguments changes: bench/run.sh keys its cache on it.
-GEN_VERSION = 2
+GEN_VERSION = 3
 
 ARCH_LIB = "usr/lib/x86_64-linux-gnu"
 BASE_MTIME = 1700000000
@@ -240,7 +240,12 @@ class Model:
         return max(1, min(hi, int(self.rng.lognormvariate(math.log(median), sigma))))
 
     def word(self, lo=2, hi=4):
-        return "".join(self.rng.choice(SYL) for _ in range(self.rng.randint(lo, hi)))
+        w = "".join(self.rng.choice(SYL) for _ in range(self.rng.randint(lo, hi) + 1))
+        r = self.rng.random()
+        if r < 0.45:   # compound names: lib names, python modules, icons, man pages
+            w += self.rng.choice("-_") + "".join(
+                self.rng.choice(SYL) for _ in range(self.rng.randint(1, 3)))
+        return w
 
     def pkgname(self):
         while True:
@@ -334,7 +339,7 @@ class Model:
             if self.rng.random() < 0.004:
                 self.hardlink(bindir, name + "%d.%d" % (self.rng.randint(1, 5),
                                                         self.rng.randint(0, 12)), b)
-            elif self.rng.random() < 0.03:
+            elif self.rng.random() < 0.1:
                 self.symlink(bindir, name + "-" + self.word(1, 1), name)
             sec = "8" if bindir == "usr/sbin" else "1"
             if self.rng.random() < 0.85:
@@ -392,6 +397,10 @@ class Model:
                 dirs.append(self.rng.choice(dirs) + "/" + self.word(1, 3))
             d = self.rng.choice(dirs[-20:])
             ext = self.rng.choice((".xml", ".json", ".txt", ".dat", ".png", ".ui", ".css", ""))
+            if self.rng.random() < 0.04:
+                self.symlink(d, self.word(1, 4) + ext, "../" * (d.count("/") - 1) +
+                             "javascript/" + self.word(1, 3) + ".js")
+                continue
             self.file(d, self.word(1, 4) + ext, self.size(8000, 1.8, 0))
         self.doc(pkg)
 
@@ -413,6 +422,10 @@ class Model:
             for name in names:
                 ext = ".svg" if sz in ("scalable", "symbolic") else ".png"
                 ctx = ctxs[h64(name) % len(ctxs)]
+                if self.rng.random() < 0.2:
+                    self.symlink("%s/%s/%s" % (theme, sz, ctx), name + ext,
+                                 self.rng.choice(names) + ext)
+                    continue
                 self.file("%s/%s/%s" % (theme, sz, ctx), name + ext,
                           self.size(8000 if ext == ".svg" else 4000, 1.0, 100))
         self.file(theme, "index.theme", self.size(6000, 0.5, 500))
@@ -442,6 +455,26 @@ class Model:
             self.file("usr/share/terminfo/" + name[0], name, self.size(1800, 0.6, 65))
         self.doc("ncurses-term")
 
+    def pkg_kernel(self):
+        """/usr/lib/modules/<version>/kernel/...: a deep tree of ~4500 compressed modules."""
+        top = "usr/lib/modules/6.1.0-%d-amd64" % self.rng.randint(10, 30)
+        subsystems = (("drivers", 14), ("net", 5), ("fs", 3), ("sound", 3), ("crypto", 1),
+                      ("lib", 1), ("arch/x86", 1), ("virt", 1), ("security", 1), ("mm", 1))
+        for sub, weight in subsystems:
+            dirs = [top + "/kernel/" + sub]
+            for _ in range(weight * 150):
+                if self.rng.random() < 0.15:
+                    parent = self.rng.choice(dirs)
+                    if parent.count("/") < 9:
+                        dirs.append(parent + "/" + self.word(1, 2))
+                d = self.rng.choice(dirs[-12:])
+                self.file(d, self.word(1, 3).replace("-", "_") + ".ko.xz",
+                          self.size(14000, 1.0, 1200))
+        for name in ("modules.dep", "modules.alias", "modules.symbols", "modules.builtin",
+                     "modules.order", "modules.dep.bin", "modules.alias.bin"):
+            self.file(top, name, self.size(300000, 0.8, 1000))
+        self.doc("linux-image-amd64")
+
     def skeleton(self):
         for d in ("usr/bin", "usr/sbin", ARCH_LIB, "usr/libexec", "usr/include", "usr/share/doc",
                   "usr/share/man/man1", "usr/share/man/man8", "usr/share/locale",
@@ -467,6 +500,7 @@ class Model:
             self.skeleton()
             self.pkg_tzdata()
             self.pkg_terminfo()
+            self.pkg_kernel()
             while True:
                 if self.entries is None and self.byte_budget is None:
                     raise SystemExit("gen-usr.py: need --entries or --bytes")
