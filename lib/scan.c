@@ -34,6 +34,7 @@
 
 #define QUEUE_PER_THREAD 32u
 #define MAX_THREADS 1024u
+#define STORE_THREADS_PER_CPU 4u
 #define XATTR_VALUE_BUF (CFS_XATTR_VALUE_MAX + 1u)
 #define PROGRESS_INTERVAL_NS 200000000ll
 
@@ -161,7 +162,11 @@ static unsigned online_cpus(void)
 static int pool_start(struct pool *p, unsigned threads, struct cfs_store *store)
 {
         p->store = store;
-        p->n_threads = threads ? CFS_MIN(threads, MAX_THREADS) : online_cpus();
+        /* With a store, each file also waits for its fsync: more threads than
+         * cores keep the cores hashing while others wait for the disk. */
+        p->n_threads =
+            threads ? CFS_MIN(threads, MAX_THREADS)
+                    : CFS_MIN(online_cpus() * (store ? STORE_THREADS_PER_CPU : 1), MAX_THREADS);
         p->cap = (size_t)p->n_threads * QUEUE_PER_THREAD;
         p->ring = calloc(p->cap, sizeof(*p->ring));
         p->threads = calloc(p->n_threads, sizeof(*p->threads));
