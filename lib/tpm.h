@@ -35,6 +35,8 @@
 #define CFS_TPM_PCRS_DEFAULT 0x80u /* PCR 7: Secure Boot policy */
 #define CFS_TPM_MEASURE_PCR_DEFAULT 13u
 #define CFS_TPM_EVENT_LOG_DEFAULT "/run/cfsroot/tpm-measure.log"
+/* Suggested default location of the sealed blob, below the physical root. */
+#define CFS_TPM_BLOB_DEFAULT "/composefs/tpm-policy.blob"
 
 struct cfs_tpm;
 

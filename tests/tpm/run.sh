@@ -160,6 +160,16 @@ head -c 20000 /dev/zero >"$tmp/big.blob"
 expect_fail "oversized file" "too large" "$CFSROOT" unseal "$tmp/big.blob"
 expect_fail "missing file" "No such file" "$CFSROOT" unseal "$tmp/missing.blob"
 
+# --- TPM cleared, owner hierarchy locked ---------------------------------------
+"$CFSROOT" seal --tcti "$(tcti b)" --digest "$D1" "$tmp/b.blob" 2>/dev/null
+expect_rc "sealed on TPM b: unseals there" 0 "$CFSROOT" unseal --tcti "$(tcti b)" "$tmp/b.blob"
+TPM2TOOLS_TCTI=$(tcti b) tpm2_clear -c p
+expect_fail "TPM cleared (new storage seed): blob refused" "the TPM was cleared" \
+        "$CFSROOT" unseal --tcti "$(tcti b)" "$tmp/b.blob"
+TPM2TOOLS_TCTI=$(tcti b) tpm2_changeauth -c o ownerpass
+expect_fail "owner hierarchy with a password: seal says so" "owner hierarchy with a password" \
+        "$CFSROOT" seal --tcti "$(tcti b)" --digest "$D1" "$tmp/b2.blob"
+
 # --- PCR changes ----------------------------------------------------------------
 "$EXTEND" 11 "something else booted" "$tmp/ignored.log"
 expect_fail "PCR 11 extended: blob sealed to 7,11 refused" "PCR 11 changed since sealing" \
