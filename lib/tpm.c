@@ -592,3 +592,69 @@ void cfs_tpm_measurement_string(const uint8_t digest[32], const char *mode, cons
                 cfs_digest_to_hex(key_id, key);
         snprintf(buf, size, "cfsroot:v1:image=%s:mode=%s:signer=%s", hex, mode, key);
 }
+
+static int read_blob(int dir_fd, const char *path, uint8_t **ret, size_t *ret_len,
+                     struct cfs_error *err)
+{
+        struct stat st;
+        _cleanup_close_ int fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return cfs_error_set(err, errno, "sealed TPM policy %s: %s", path, strerror(errno));
+        if (fstat(fd, &st) < 0)
+                return cfs_error_set(err, errno, "sealed TPM policy %s: %s", path, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return cfs_error_set(err, EBADMSG, "sealed TPM policy %s: not a regular file",
+                                     path);
+        if (st.st_size > (off_t)CFS_TPM_BLOB_MAX)
+                return cfs_error_set(err, EBADMSG,
+                                     "sealed TPM policy %s: %lld bytes, larger than %u", path,
+                                     (long long)st.st_size, CFS_TPM_BLOB_MAX);
+        uint8_t *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+        if (!buf)
+                return -ENOMEM;
+        int r = cfs_read_all(fd, buf, (size_t)st.st_size);
+        if (r < 0) {
+                free(buf);
+                return cfs_error_set(err, -r, "sealed TPM policy %s: read: %s", path, strerror(-r));
+        }
+        *ret = buf;
+        *ret_len = (size_t)st.st_size;
+        return 0;
+}
+
+int cfs_tpm_check_boot(const char *tcti, int dir_fd, const char *path, const uint8_t digest[32],
+                       const uint8_t *signed_by, uint64_t generation, struct cfs_tpm_unsealed *ret,
+                       struct cfs_error *err)
+{
+        _cleanup_free_ uint8_t *blob = NULL;
+        _cleanup_(cfs_tpm_closep) struct cfs_tpm *t = NULL;
+        struct cfs_tpm_unsealed u;
+        size_t len = 0;
+        int r = read_blob(dir_fd, path, &blob, &len, err);
+        if (r < 0)
+                return r;
+        r = cfs_tpm_open(tcti, &t, err);
+        if (r < 0)
+                return r;
+        r = cfs_tpm_unseal(t, blob, len, &u, err);
+        if (r < 0)
+                return cfs_error_prefix(err, r, "sealed TPM policy %s", path);
+        r = cfs_tpm_policy_check(&u.policy, digest, signed_by, generation, err);
+        if (r < 0)
+                return r;
+        if (ret)
+                *ret = u;
+        return 0;
+}
+
+int cfs_tpm_measure_boot(const char *tcti, unsigned pcr, const uint8_t digest[32], const char *mode,
+                         const uint8_t *key_id, const char *log_path, struct cfs_error *err)
+{
+        char m[CFS_TPM_MEASUREMENT_MAX];
+        _cleanup_(cfs_tpm_closep) struct cfs_tpm *t = NULL;
+        int r = cfs_tpm_open(tcti, &t, err);
+        if (r < 0)
+                return r;
+        cfs_tpm_measurement_string(digest, mode, key_id, m, sizeof(m));
+        return cfs_tpm_pcr_extend(t, pcr, m, strlen(m), log_path, err);
+}

@@ -108,3 +108,24 @@ int cfs_tpm_pcr_extend(struct cfs_tpm *t, unsigned pcr, const void *data, size_t
 #define CFS_TPM_MEASUREMENT_MAX 200u
 void cfs_tpm_measurement_string(const uint8_t digest[32], const char *mode, const uint8_t *key_id,
                                 char *buf, size_t size);
+
+/*
+ * What setup-root needs, in two calls.
+ *
+ * cfs_tpm_check_boot(): read the sealed blob @path below @dir_fd (a regular
+ * file, no symlink at the last component, at most CFS_TPM_BLOB_MAX bytes),
+ * unseal it with the TPM at @tcti (NULL: $TPM2TSS_TCTI or the default) and
+ * decide with cfs_tpm_policy_check() whether @digest may boot (@signed_by:
+ * key id of a signature verified against the initrd's trusted certificates,
+ * NULL if none; @generation: its signed security generation). @ret (may be
+ * NULL) receives the policy. Errors: -ENOENT blob missing, -EPERM not allowed
+ * by the policy or PCRs changed, and the codes listed at the top.
+ *
+ * cfs_tpm_measure_boot(): extend @pcr with cfs_tpm_measurement_string() of
+ * the booted image and append the event record to @log_path (NULL: none).
+ */
+int cfs_tpm_check_boot(const char *tcti, int dir_fd, const char *path, const uint8_t digest[32],
+                       const uint8_t *signed_by, uint64_t generation, struct cfs_tpm_unsealed *ret,
+                       struct cfs_error *err);
+int cfs_tpm_measure_boot(const char *tcti, unsigned pcr, const uint8_t digest[32], const char *mode,
+                         const uint8_t *key_id, const char *log_path, struct cfs_error *err);

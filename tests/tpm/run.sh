@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# tests/tpm/run.sh CFSROOT TPM-EXTEND - host tests of `cfsroot seal`/`unseal` and
+# tests/tpm/run.sh CFSROOT TPM-HELPER - host tests of `cfsroot seal`/`unseal` and
 # PCR measurement against real swtpm instances (unix socket TCTI), started here
 # with their state in a temporary directory. Host only; needs swtpm (swtpm,
 # libtss2-tcti-swtpm0) and tpm2-tools for cross-checks (tests/install-deps.sh).
@@ -8,7 +8,7 @@
 set -euo pipefail
 
 CFSROOT=$(realpath "$1")
-EXTEND=$(realpath "$2")
+HELPER=$(realpath "$2")
 for tool in swtpm tpm2_pcrread python3 openssl; do
         command -v "$tool" >/dev/null || { echo "FAIL: $tool not installed (tests/install-deps.sh)"; exit 1; }
 done
@@ -171,23 +171,39 @@ expect_fail "owner hierarchy with a password: seal says so" "owner hierarchy wit
         "$CFSROOT" seal --tcti "$(tcti b)" --digest "$D1" "$tmp/b2.blob"
 
 # --- PCR changes ----------------------------------------------------------------
-"$EXTEND" 11 "something else booted" "$tmp/ignored.log"
+"$HELPER" extend 11 "something else booted" "$tmp/ignored.log"
 expect_fail "PCR 11 extended: blob sealed to 7,11 refused" "PCR 11 changed since sealing" \
         "$CFSROOT" unseal "$tmp/key.blob"
 expect_rc "PCR 11 extended: blob sealed to 7 only still unseals" 0 "$CFSROOT" unseal "$tmp/digests.blob"
-"$EXTEND" 7 "secure boot state changed" "$tmp/ignored.log"
+"$HELPER" extend 7 "secure boot state changed" "$tmp/ignored.log"
 expect_fail "PCR 7 extended: blob refused, PCR named" "PCR 7 changed since sealing (PCR 7 sealed to 0000" \
         "$CFSROOT" unseal "$tmp/digests.blob"
 "$CFSROOT" seal --digest "$D1" "$tmp/resealed.blob" 2>/dev/null
 expect_rc "resealed to the new PCR 7 value: unseals" 0 "$CFSROOT" unseal "$tmp/resealed.blob"
+
+# --- what setup-root calls: cfs_tpm_check_boot(), cfs_tpm_measure_boot() -------------
+cd "$tmp"
+expect_rc "check_boot: digest in the sealed list" 0 "$HELPER" check resealed.blob "$D1"
+expect_fail "check_boot: digest not in the list" "is not one of the 1 image digests" \
+        "$HELPER" check resealed.blob "$D2"
+expect_fail "check_boot: blob missing" "No such file" "$HELPER" check nothere.blob "$D1"
+ln -s resealed.blob link.blob
+expect_fail "check_boot: symlinked blob refused" "link.blob" "$HELPER" check link.blob "$D1"
+"$CFSROOT" seal --key-id "sha256:$keyid" --min-generation 5 "$tmp/key7.blob" 2>/dev/null
+expect_rc "check_boot: key policy, right key, generation 5" 0 "$HELPER" check key7.blob "$D1" "$keyid" 5
+expect_fail "check_boot: key policy, generation 4" "below the minimum 5" "$HELPER" check key7.blob "$D1" "$keyid" 4
+expect_fail "check_boot: key policy, other key" "trusts only key" "$HELPER" check key7.blob "$D1" "$D2" 9
+"$HELPER" extend 7 "changed again" "$tmp/ignored.log"
+expect_fail "check_boot: PCR 7 changed" "PCR 7 changed since sealing" "$HELPER" check resealed.blob "$D1"
+cd - >/dev/null
 
 # --- measurement: extend + event record, replayed --------------------------------
 start_tpm c
 M1="cfsroot:v1:image=$D1:mode=signed:signer=$keyid"
 M2="cfsroot:v1:image=$D2:mode=command-line:signer=none"
 log=$tmp/run/cfsroot/tpm-measure.log
-TPM2TSS_TCTI=$(tcti c) "$EXTEND" 13 "$M1" "$log"
-TPM2TSS_TCTI=$(tcti c) "$EXTEND" 13 "$M2" "$log"
+TPM2TSS_TCTI=$(tcti c) "$HELPER" extend 13 "$M1" "$log"
+TPM2TSS_TCTI=$(tcti c) "$HELPER" measure 13 "$D2" command-line - "$log"
 if python3 - "$log" "$M1" "$M2" "$(pcr_value "$(tcti c)" sha256 13)" "$(pcr_value "$(tcti c)" sha1 13)" \
         "$(pcr_value "$(tcti c)" sha384 13)" <<'EOF'; then
 import hashlib, json, sys
@@ -212,7 +228,7 @@ EOF
 else
         bad "extend/event log replay"
 fi
-expect_fail "extend PCR 24 refused" "only PCRs 0-23" env TPM2TSS_TCTI="$(tcti c)" "$EXTEND" 24 x "$log"
+expect_fail "extend PCR 24 refused" "only PCRs 0-23" env TPM2TSS_TCTI="$(tcti c)" "$HELPER" extend 24 x "$log"
 
 echo
 echo "$passed passed, $failed failed"
