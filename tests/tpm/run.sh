@@ -74,7 +74,8 @@ pcr_value() { # TCTI BANK PCR -> hex value
 
 start_tpm a
 start_tpm b
-export TPM2TSS_TCTI=$(tcti a)
+TPM2TSS_TCTI=$(tcti a)
+export TPM2TSS_TCTI
 D1=$(printf '1%.0s' $(seq 64))
 D2=$(printf 'f%.0s' $(seq 64))
 
@@ -122,10 +123,10 @@ expect_rc "seal: a short digest is a usage error" 2 "$CFSROOT" seal --digest abc
 cp "$tmp/digests.blob" "$tmp/keep.blob"
 expect_fail "seal: existing output is kept without --force" "--force" \
         "$CFSROOT" seal --digest "$D1" "$tmp/keep.blob"
-cmp -s "$tmp/digests.blob" "$tmp/keep.blob" && ok "existing output unchanged" || bad "existing output changed"
+if cmp -s "$tmp/digests.blob" "$tmp/keep.blob"; then ok "existing output unchanged"; else bad "existing output changed"; fi
 expect_rc "seal --force replaces it" 0 "$CFSROOT" seal --force --digest "$D1" "$tmp/keep.blob"
 expect_fail "seal without a TPM" "no TPM" "$CFSROOT" seal --tcti "swtpm:path=$tmp/none" --digest "$D1" "$tmp/none.blob"
-[ ! -e "$tmp/none.blob" ] && ok "failed seal leaves no output" || bad "failed seal left $tmp/none.blob"
+if [ ! -e "$tmp/none.blob" ]; then ok "failed seal leaves no output"; else bad "failed seal left $tmp/none.blob"; fi
 expect_fail "unseal without a TPM" "no TPM" "$CFSROOT" unseal --tcti "swtpm:path=$tmp/none" "$tmp/digests.blob"
 
 # --- another TPM, altered and malformed blobs ---------------------------------
