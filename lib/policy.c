@@ -12,7 +12,7 @@
 #include "fileio.h"
 #include "policy.h"
 
-enum value_type { T_BOOL, T_PATH, T_OPT_PATH, T_UINT64, T_FAILURE, T_ETC, T_VAR };
+enum value_type { T_BOOL, T_PATH, T_OPT_PATH, T_UINT64, T_FAILURE, T_ETC, T_VAR, T_TCTI, T_PCR };
 
 struct key_def {
         const char *section, *key;
@@ -37,6 +37,9 @@ static const struct key_def keys[] = {
     {"State", "Etc", T_ETC, FIELD(etc)},
     {"State", "Var", T_VAR, FIELD(var)},
     {"State", "StateDirectory", T_PATH, FIELD(state)},
+    {"TPM", "PolicyBlob", T_PATH, FIELD(tpm_blob)},
+    {"TPM", "Device", T_TCTI, FIELD(tpm_device)},
+    {"TPM", "MeasurePCR", T_PCR, FIELD(measure_pcr)},
 };
 
 static const char *const etc_names[] = {"overlay", "transient", "readonly"};
@@ -58,6 +61,9 @@ void cfs_policy_init(struct cfs_policy *p)
         strcpy(p->store, "/composefs");
         strcpy(p->certificates, "/etc/cfsroot/trusted.d");
         strcpy(p->state, "/composefs/state");
+        strcpy(p->tpm_blob, "/composefs/tpm-policy.blob");
+        strcpy(p->tpm_device, "device:/dev/tpmrm0");
+        p->measure_pcr = 13;
         p->require_signature = true;
         p->failure = CFS_FAILURE_POWEROFF;
         p->etc = CFS_ETC_OVERLAY;
@@ -115,6 +121,18 @@ static int parse_uint64(const char *v, uint64_t *ret)
         return 0;
 }
 
+/* A tpm2-tss TCTI configuration: "device:/dev/tpmrm0", "swtpm:path=/run/sock". */
+static bool tcti_ok(const char *v)
+{
+        size_t n = strlen(v);
+        if (n == 0 || n >= CFS_POLICY_PATH_MAX || !strchr(v, ':'))
+                return false;
+        for (const char *p = v; *p; p++)
+                if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+                        return false;
+        return true;
+}
+
 /* Store @v into the field of @def; returns a description of the expected value on failure. */
 static const char *set_value(struct cfs_policy *p, const struct key_def *def, const char *v)
 {
@@ -150,6 +168,22 @@ static const char *set_value(struct cfs_policy *p, const struct key_def *def, co
                         return "bind, transient or readonly";
                 *(enum cfs_var_mode *)f = (enum cfs_var_mode)e;
                 return NULL;
+        case T_TCTI:
+                if (!tcti_ok(v))
+                        return "a TCTI configuration such as device:/dev/tpmrm0";
+                strcpy(f, v);
+                return NULL;
+        case T_PCR: {
+                uint64_t pcr;
+                if (!strcmp(v, "no")) {
+                        *(int *)f = -1;
+                        return NULL;
+                }
+                if (parse_uint64(v, &pcr) < 0 || pcr > 23)
+                        return "a PCR number 0-23 or no";
+                *(int *)f = (int)pcr;
+                return NULL;
+        }
         }
         return "a valid value";
 }
@@ -193,7 +227,7 @@ static int parse_section(struct parser *ps, char *s)
         if (!section_known(s + 1))
                 return cfs_error_set(ps->err, EINVAL,
                                      "%s:%u: unknown section [%s] (known: Boot, Trust, Failure, "
-                                     "State)",
+                                     "State, TPM)",
                                      ps->name, ps->line, s + 1);
         snprintf(ps->section, sizeof(ps->section), "%s", s + 1);
         return 0;

@@ -4,7 +4,7 @@
  * and its merge with the kernel command line. Initrd (generator, setup-root)
  * and host (tests, `cfsroot policy check`).
  *
- * Format: systemd-style INI. Sections [Boot], [Trust], [Failure], [State]; one
+ * Format: systemd-style INI. Sections [Boot], [Trust], [Failure], [State], [TPM]; one
  * Key=Value per line; '#' and ';' start comment lines. Strict: unknown sections
  * and keys, repeated keys, bad values and options without a section are errors
  * naming file and line. The keys and defaults are documented in cfsroot(1) and
@@ -58,6 +58,10 @@ struct cfs_policy {
         enum cfs_etc_mode etc;           /* Etc= */
         enum cfs_var_mode var;           /* Var= */
         char state[CFS_POLICY_PATH_MAX]; /* StateDirectory= below the physical root */
+        /* [TPM] */
+        char tpm_blob[CFS_POLICY_PATH_MAX]; /* PolicyBlob= sealed policy below the physical root */
+        char tpm_device[CFS_POLICY_PATH_MAX]; /* Device= tpm2-tss TCTI configuration */
+        int measure_pcr;                      /* MeasurePCR= 0-23, -1 = no measurement */
 };
 
 /* The built-in defaults (what an absent or empty policy file means). */

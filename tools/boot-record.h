@@ -9,7 +9,7 @@
  * Readers ignore keys they do not know, so fields can be added. Keys:
  *   digest      fs-verity sha256 digest of the image (64 hex)
  *   image       image path below the physical root
- *   mode        signed | command-line-digest
+ *   mode        signed | tpm-policy | command-line-digest
  *   signer      subject of the signing certificate (mode=signed)
  *   key_id      sha256:<64 hex> of the signer's public key (mode=signed)
  *   name, version, generation   signed image metadata (generation 0 without)

@@ -38,6 +38,7 @@
 #include "revocation.h"
 #include "rootfs.h"
 #include "signature.h"
+#include "tpm.h"
 #include "tool-util.h"
 #include "verity.h"
 
@@ -54,7 +55,7 @@ struct setup {
         struct cfs_opened_image img;
         char hex[CFS_DIGEST_HEX_SIZE];
         struct cfs_sig_info sig;
-        bool signed_ok;
+        bool signed_ok, tpm_ok;
         struct cfs_object_check objects;
 };
 
@@ -222,6 +223,62 @@ static int check_revoked_and_generation(struct setup *s)
         return 0;
 }
 
+static bool signature_present(const struct setup *s)
+{
+        return faccessat(s->sysroot_fd, s->signature, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* The TPM-sealed boot policy must allow this digest (and signer, generation). */
+static int check_tpm(struct setup *s)
+{
+        struct cfs_error err = {};
+        const char *blob = s->policy.tpm_blob + (s->policy.tpm_blob[0] == '/');
+        int r = cfs_tpm_check_boot(s->policy.tpm_device, s->sysroot_fd, blob, s->img.digest,
+                                   s->signed_ok ? s->sig.key_id : NULL, s->sig.meta.generation,
+                                   NULL, &err);
+        if (r < 0)
+                return refuse(CFS_REFUSE_TPM, "image %s/%s (digest %s), TPM policy %s/%s: %s",
+                              s->sysroot, s->image, s->hex, s->sysroot, blob,
+                              cfs_error_text(&err, r));
+        s->tpm_ok = true;
+        return 0;
+}
+
+static const char *trust_mode(const struct setup *s)
+{
+        return s->signed_ok ? "signed" : s->tpm_ok ? "tpm-policy" : "command-line";
+}
+
+static const char *event_log(void)
+{
+        const char *p = getenv("CFSROOT_TPM_EVENT_LOG"); /* tests */
+        return p ? p : CFS_TPM_EVENT_LOG_DEFAULT;
+}
+
+/*
+ * Measure what boots into the TPM (PCR MeasurePCR=, default 13) with an event
+ * record, so secrets can be sealed to this image. Without a TPM this is a
+ * warning, unless the policy requires the TPM.
+ */
+static int step_measure(struct setup *s)
+{
+        struct cfs_error err = {};
+        if (s->policy.measure_pcr < 0)
+                return 0;
+        int r = cfs_tpm_measure_boot(s->policy.tpm_device, (unsigned)s->policy.measure_pcr,
+                                     s->img.digest, trust_mode(s),
+                                     s->signed_ok ? s->sig.key_id : NULL, event_log(), &err);
+        if (r < 0 && s->policy.require_tpm)
+                return refuse(CFS_REFUSE_TPM, "cannot measure image %s into PCR %d: %s", s->hex,
+                              s->policy.measure_pcr, cfs_error_text(&err, r));
+        if (r == -ENODEV)
+                log_info("no TPM: the booted image is not measured");
+        else if (r < 0)
+                log_warning("cannot measure image %s into PCR %d: %s", s->hex,
+                            s->policy.measure_pcr, cfs_error_text(&err, r));
+        return 0;
+}
+
 /* Step 3: is this digest trusted? */
 static int step_trust(struct setup *s)
 {
@@ -233,20 +290,28 @@ static int step_trust(struct setup *s)
                               "composefs=%s",
                               s->sysroot, s->image, s->hex, want);
         }
-        if (s->policy.require_tpm)
-                return refuse(CFS_REFUSE_TPM, "the policy requires a TPM-sealed boot policy, and "
-                                              "this cfsroot has no TPM support yet");
         if (s->policy.require_signature) {
                 int r = check_signature(s);
                 if (r != 0)
                         return r;
-        } else if (!(s->policy.cmdline_digest && s->cmdline.has_digest)) {
+        } else if (s->policy.require_tpm && signature_present(s)) {
+                /* a TPM policy naming a signing key needs the signature checked;
+                 * a signature that is there must be valid */
+                int r = check_signature(s);
+                if (r != 0)
+                        return r;
+        }
+        if (s->policy.require_tpm) {
+                int r = check_tpm(s);
+                if (r != 0)
+                        return r;
+        }
+        if (!s->signed_ok && !s->tpm_ok && !(s->policy.cmdline_digest && s->cmdline.has_digest))
                 return refuse(CFS_REFUSE_SIGNATURE,
                               "image %s/%s (digest %s): nothing vouches for it: no signature is "
                               "required and the command line gives no composefs= digest the "
                               "policy trusts",
                               s->sysroot, s->image, s->hex);
-        }
         return check_revoked_and_generation(s);
 }
 
@@ -338,7 +403,9 @@ static int step_mount(struct setup *s)
 
 static void report(const struct setup *s, bool would)
 {
-        const char *mode = s->signed_ok ? "signed" : "command-line digest";
+        const char *mode = s->signed_ok ? "signed"
+                           : s->tpm_ok  ? "TPM policy"
+                                        : "command-line digest";
         char objects[160];
         if (s->policy.allow_unverified)
                 snprintf(objects, sizeof(objects),
@@ -348,9 +415,10 @@ static void report(const struct setup *s, bool would)
         else
                 snprintf(objects, sizeof(objects), "%" PRIu64 " objects, verity=require",
                          s->objects.objects);
-        report_booted("%s composefs image %s/%s, digest %s, %s%s%s, %s, %s",
+        report_booted("%s composefs image %s/%s, digest %s, %s%s%s%s, %s, %s",
                       would ? "would boot" : "booted", s->sysroot, s->image, s->hex, mode,
                       s->signed_ok ? " by " : "", s->signed_ok ? s->sig.signer : "",
+                      s->signed_ok && s->tpm_ok ? ", allowed by the TPM policy" : "",
                       cfs_image_source_to_string(s->img.source), objects);
 }
 
@@ -361,7 +429,10 @@ static void record_booted(const struct setup *s)
         const char *path = getenv("CFSROOT_BOOT_RECORD"); /* tests */
         snprintf(rec.digest, sizeof(rec.digest), "%s", s->hex);
         snprintf(rec.image, sizeof(rec.image), "/%s", s->image);
-        snprintf(rec.mode, sizeof(rec.mode), "%s", s->signed_ok ? "signed" : "command-line-digest");
+        snprintf(rec.mode, sizeof(rec.mode), "%s",
+                 s->signed_ok ? "signed"
+                 : s->tpm_ok  ? "tpm-policy"
+                              : "command-line-digest");
         if (s->signed_ok) {
                 char key[CFS_DIGEST_HEX_SIZE];
                 cfs_digest_to_hex(s->sig.key_id, key);
@@ -400,7 +471,9 @@ int cmd_setup_root(int argc, char **argv)
                 report(&s, true);
                 goto out;
         }
-        r = step_mount(&s);
+        r = step_measure(&s);
+        if (r == 0)
+                r = step_mount(&s);
         if (r == 0) {
                 report(&s, false);
                 record_booted(&s);

@@ -71,11 +71,13 @@ cp "$W/sysroot/$img_rel.sig" "$W/good.sig"
 key_id=$(openssl x509 -in "$W/keys/cfsroot-dev.crt.pem" -pubkey -noout |
   openssl pkey -pubin -outform DER | sha256sum | cut -c1-64)
 
-policy() { # NAME [extra lines] -> $W/NAME.conf
+policy() { # NAME [extra [Trust] lines, then other sections] -> $W/NAME.conf
   local name=$1; shift
   {
     printf '[Boot]\nObjectStore=/composefs\n[Trust]\nTrustedCertificates=%s\n' "$W/trusted.d"
     printf '%s\n' "$@"
+    # never measure into a TPM the test machine might have
+    [[ " $* " == *"[TPM]"* ]] || printf '[TPM]\nMeasurePCR=no\n'
   } >"$W/$name.conf"
 }
 policy secure
@@ -279,4 +281,56 @@ run_setup "composefs=$digest" cmdline-only --dry-run
 [ "$rc" -eq 0 ] && grep -q "would boot .*command-line digest" "$W/out" \
   || { cat "$W/out"; fail "command-line digest policy"; }
 restore
+# --- 4. TPM-sealed boot policy (swtpm) ----------------------------------------------
+mkdir -p "$W/tpm"
+swtpm socket --tpm2 --tpmstate dir="$W/tpm" --server type=unixio,path="$W/tpm/sock" \
+  --ctrl type=unixio,path="$W/tpm/sock.ctrl" --flags not-need-init,startup-clear >"$W/tpm/log" 2>&1 &
+swtpm_pid=$!
+trap 'kill $swtpm_pid 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 100); do [ -S "$W/tpm/sock" ] && break; sleep 0.05; done
+tcti="swtpm:path=$W/tpm/sock"
+export TPM2TOOLS_TCTI=$tcti
+"$cfsroot" seal --tcti "$tcti" --pcrs 7 --digest "$digest" "$W/sysroot/composefs/tpm-policy.blob" \
+  >/dev/null 2>&1 || fail "cfsroot seal"
+"$cfsroot" seal --tcti "$tcti" --pcrs 7 --digest "$other" "$W/other.blob" >/dev/null 2>&1
+tpm_lines=("RequireSignature=no" "RequireTPMPolicy=yes" "AllowObjectsWithoutVerity=yes" "[TPM]" "Device=$tcti")
+policy tpm-only "${tpm_lines[@]}" "MeasurePCR=13"
+policy tpm-signed "RequireTPMPolicy=yes" "AllowObjectsWithoutVerity=yes" "[TPM]" "Device=$tcti" "MeasurePCR=no"
+
+# allowed by the sealed digest list (no signature): boots, measured into PCR 13
+rm "$W/sysroot/$img_rel.sig"
+pcr13_before=$(tpm2_pcrread sha256:13 | awk '/13 *:/ {print $2}')
+rm -f "$W/booted"
+CFSROOT_TPM_EVENT_LOG=$W/tpm-measure.log run_setup "cfsroot.image=/$img_rel" tpm-only
+[ "$rc" -eq 0 ] || { cat "$W/out"; fail "TPM policy boot: exit $rc"; }
+grep -q "booted composefs image .*$digest, TPM policy" "$W/out" || { cat "$W/out"; fail "TPM boot line"; }
+grep -qx "mode=tpm-policy" "$W/booted" || fail "boot record mode"
+pcr13_after=$(tpm2_pcrread sha256:13 | awk '/13 *:/ {print $2}')
+[[ $pcr13_after =~ ^0x[0-9A-Fa-f]{64}$ ]] || fail "cannot read PCR 13 ('$pcr13_after')"
+[ "$pcr13_before" != "$pcr13_after" ] || fail "PCR 13 was not extended"
+grep -q "cfsroot:v1:image=$digest:mode=tpm-policy" "$W/tpm-measure.log" || { cat "$W/tpm-measure.log"; fail "event record"; }
+umount -R "$W/sysroot"
+mount -o loop "$W/phys.img" "$W/sysroot"
+rm -f "$W/booted"
+echo "ok: TPM policy: boots the sealed digest, measured into PCR 13 with an event record"
+
+# signed and allowed by the TPM policy: dry run names both
+restore
+run_setup "cfsroot.image=/$img_rel" tpm-signed --dry-run
+[ "$rc" -eq 0 ] && grep -q "signed by .*, allowed by the TPM policy" "$W/out" || { cat "$W/out"; fail "signed + TPM"; }
+
+cp "$W/sysroot/composefs/tpm-policy.blob" "$W/good.blob"
+cp "$W/other.blob" "$W/sysroot/composefs/tpm-policy.blob"
+rm "$W/sysroot/$img_rel.sig"
+expect_refusal tpm-digest-not-allowed 17 tpm "$digest" "cfsroot.image=/$img_rel" tpm-only
+head -c 40 "$W/good.blob" >"$W/sysroot/composefs/tpm-policy.blob"
+expect_refusal tpm-blob-malformed 17 tpm "tpm-policy.blob" "cfsroot.image=/$img_rel" tpm-only
+rm "$W/sysroot/composefs/tpm-policy.blob"
+expect_refusal tpm-blob-missing 17 tpm "tpm-policy.blob" "cfsroot.image=/$img_rel" tpm-only
+cp "$W/good.blob" "$W/sysroot/composefs/tpm-policy.blob"
+tpm2_pcrextend 7:sha256=0000000000000000000000000000000000000000000000000000000000000001
+expect_refusal tpm-pcr-changed 17 tpm "PCR 7 changed" "cfsroot.image=/$img_rel" tpm-only
+kill $swtpm_pid; wait $swtpm_pid 2>/dev/null || true
+expect_refusal tpm-missing 17 tpm "no TPM" "cfsroot.image=/$img_rel" tpm-only
+
 echo "PASS: setup-root: boot + $npass refusals"

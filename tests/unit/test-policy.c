@@ -36,6 +36,24 @@ static void test_defaults(void **state)
         assert_string_equal(p.certificates, "/etc/cfsroot/trusted.d");
         assert_int_equal(p.etc, CFS_ETC_OVERLAY);
         assert_int_equal(p.var, CFS_VAR_BIND);
+        assert_string_equal(p.tpm_blob, "/composefs/tpm-policy.blob");
+        assert_string_equal(p.tpm_device, "device:/dev/tpmrm0");
+        assert_int_equal(p.measure_pcr, 13);
+}
+
+static void test_tpm_section(void **state)
+{
+        (void)state;
+        struct cfs_policy p;
+        struct cfs_error err;
+        const char *text = "[TPM]\nPolicyBlob=/boot/cfsroot.blob\nDevice=swtpm:path=/run/s\n"
+                           "MeasurePCR=no\n";
+        assert_int_equal(parse(text, &p, &err), 0);
+        assert_string_equal(p.tpm_blob, "/boot/cfsroot.blob");
+        assert_string_equal(p.tpm_device, "swtpm:path=/run/s");
+        assert_int_equal(p.measure_pcr, -1);
+        assert_int_equal(parse("[TPM]\nMeasurePCR=23\n", &p, &err), 0);
+        assert_int_equal(p.measure_pcr, 23);
 }
 
 static void test_full(void **state)
@@ -112,6 +130,11 @@ static void test_errors(void **state)
         expect_error("[Failure]\nAction=shell\n", "poweroff, reboot, halt or emergency");
         expect_error("[Failure]\nAction=emergency\n", "needs AllowEmergencyShell=yes");
         expect_error("[State]\nEtc=rw\n", "overlay, transient or readonly");
+        expect_error("[TPM]\nMeasurePCR=24\n", "a PCR number 0-23 or no");
+        expect_error("[TPM]\nMeasurePCR=-1\n", "a PCR number 0-23 or no");
+        expect_error("[TPM]\nDevice=/dev/tpmrm0\n", "a TCTI configuration");
+        expect_error("[TPM]\nDevice=device:/dev/tpm rm0\n", "a TCTI configuration");
+        expect_error("[TPM]\nPolicyBlob=blob\n", "absolute path");
         expect_error("[Trust]\nRequireSignature=no\n", "no source of trust");
         struct cfs_policy p;
         struct cfs_error err = {};
@@ -194,7 +217,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_defaults),   cmocka_unit_test(test_full),
             cmocka_unit_test(test_errors),     cmocka_unit_test(test_downgrades),
-            cmocka_unit_test(test_tightening),
+            cmocka_unit_test(test_tightening), cmocka_unit_test(test_tpm_section),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
