@@ -13,7 +13,7 @@
 const char *program_name = "cfsroot";
 static bool progress_shown;
 
-static void vlog(const char *level, const char *fmt, va_list ap)
+_printf_(2, 0) static void vlog(const char *level, const char *fmt, va_list ap)
 {
         progress_done();
         fprintf(stderr, "%s: %s", program_name, level);

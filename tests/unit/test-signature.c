@@ -24,7 +24,7 @@
 static char tmpdir[] = "/tmp/cfsroot-test-sig.XXXXXX";
 static uint8_t digest[CFS_DIGEST_SIZE];
 
-static void run(const char *fmt, ...)
+_printf_(1, 2) static void run(const char *fmt, ...)
 {
         char cmd[4096];
         va_list ap;
