@@ -120,6 +120,29 @@ Var=$var
 POLICY
 }
 
+# Add KEY=VALUE lines to the [Trust] section of the policy vm_write_policy wrote.
+vm_policy_trust() {
+        local line
+        for line in "$@"; do
+                sed -i "/^\[Trust\]\$/a $line" "$STAGE/etc/cfsroot/policy.conf"
+        done
+}
+
+# The common start of the signature cases: policy requiring a signature, a
+# trusted development key in $WORK/key, IMG = the image's path on the disk.
+vm_prepare_signed() {
+        vm_prepare_composefs readonly readonly signature
+        vm_dev_key "$WORK/key" "cfsroot VM trusted key"
+        vm_trust_cert "$WORK/key/cfsroot-dev.crt.pem"
+        IMG=$DISK/composefs/images/$IMAGE_DIGEST
+}
+
+# Sign IMG with the trusted key; extra arguments go to cfsroot sign.
+vm_sign() {
+        "$CFSROOT" sign --key "$WORK/key/cfsroot-dev.key.pem" --cert "$WORK/key/cfsroot-dev.crt.pem" \
+                "$@" "$IMG" "$IMG.sig" || vm_die "cfsroot sign failed"
+}
+
 # A fresh development key pair in DIR (keys/make-dev-key.sh): DIR/cfsroot-dev.{key,crt}.pem.
 vm_dev_key() {
         "$VM_DIR/../../keys/make-dev-key.sh" --cn "${2:-cfsroot VM test key}" "$1" >/dev/null ||

@@ -3,7 +3,5 @@
 # signature, the image has none.
 # shellcheck shell=bash
 prepare() {
-        vm_prepare_composefs readonly readonly signature
-        vm_dev_key "$WORK/key" "cfsroot VM trusted key"
-        vm_trust_cert "$WORK/key/cfsroot-dev.crt.pem"
+        vm_prepare_signed
 }

@@ -4,10 +4,6 @@
 # whose certificate is in the initrd's trust store.
 # shellcheck shell=bash
 prepare() {
-        vm_prepare_composefs readonly readonly signature
-        vm_dev_key "$WORK/key" "cfsroot VM trusted key"
-        vm_trust_cert "$WORK/key/cfsroot-dev.crt.pem"
-        local img=$DISK/composefs/images/$IMAGE_DIGEST
-        "$CFSROOT" sign --key "$WORK/key/cfsroot-dev.key.pem" --cert "$WORK/key/cfsroot-dev.crt.pem" \
-                "$img" "$img.sig" || vm_die "cfsroot sign failed"
+        vm_prepare_signed
+        vm_sign
 }

@@ -4,12 +4,9 @@
 # signature of another release had been copied next to this image).
 # shellcheck shell=bash
 prepare() {
-        vm_prepare_composefs readonly readonly signature
-        vm_dev_key "$WORK/key" "cfsroot VM trusted key"
-        vm_trust_cert "$WORK/key/cfsroot-dev.crt.pem"
-        local img=$DISK/composefs/images/$IMAGE_DIGEST
+        vm_prepare_signed
         local other
         other=$(printf 'another image' | sha256sum | cut -d' ' -f1)
         "$CFSROOT" sign --key "$WORK/key/cfsroot-dev.key.pem" --cert "$WORK/key/cfsroot-dev.crt.pem" \
-                --digest "$other" "$img.sig" || vm_die "cfsroot sign --digest failed"
+                --digest "$other" "$IMG.sig" || vm_die "cfsroot sign --digest failed"
 }
