@@ -16,7 +16,7 @@
 # Steps: fetch the kernel (cached), build the base initramfs (cached), prepare,
 # make the disk, append the test's cpio, boot (run-qemu.sh decides from the
 # serial markers). The work directory is removed on success and kept (path
-# printed) on failure.
+# printed; disk, stage, serial log) on failure.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -65,6 +65,7 @@ if "$VM_DIR/run-qemu.sh" --timeout "$tmo" --log "$WORK/serial.log" "${disk_args[
         vm_log "$CASE: PASS ($(lap) in all)"
         rm -rf "$WORK"
 else
+        rm -f "$WORK/initrd.cpio" # the base + $STAGE make it again
         vm_log "$CASE: FAIL ($(lap)); work directory kept: $WORK"
         exit 1
 fi
