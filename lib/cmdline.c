@@ -117,10 +117,9 @@ static int parse_bool(const char *v, enum cfs_tristate *ret)
         return -EINVAL;
 }
 
-/* Paths below the physical root: absolute, no "..", no control characters. */
-static bool path_valid(const char *v)
+bool cfs_path_is_safe(const char *v, size_t max)
 {
-        if (!v || v[0] != '/' || strlen(v) >= CFS_CMDLINE_PATH_MAX)
+        if (!v || v[0] != '/' || strlen(v) >= max)
                 return false;
         for (const char *p = v; *p; p++)
                 if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -133,7 +132,7 @@ static bool path_valid(const char *v)
 
 static int set_path(struct parse_state *st, char *dst, const char *key, const char *v)
 {
-        if (!path_valid(v))
+        if (!cfs_path_is_safe(v, CFS_CMDLINE_PATH_MAX))
                 return cfs_error_set(st->err, EINVAL,
                                      "kernel command line: %s=%s: expected an absolute path "
                                      "without '..' components",

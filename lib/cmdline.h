@@ -70,5 +70,11 @@ int cfs_cmdline_parse(const char *s, size_t len, struct cfs_cmdline *ret, struct
 /* Read $SYSTEMD_PROC_CMDLINE if set, else /proc/cmdline, and parse it. */
 int cfs_cmdline_load(struct cfs_cmdline *ret, struct cfs_error *err);
 
+/*
+ * A path below the physical root as the command line and the policy accept it:
+ * absolute, shorter than @max, no ".." component, no control characters.
+ */
+bool cfs_path_is_safe(const char *v, size_t max);
+
 /* Whether the command line asks for composefs at all (any cfsroot argument). */
 bool cfs_cmdline_wants_composefs(const struct cfs_cmdline *c);

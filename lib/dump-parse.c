@@ -301,23 +301,13 @@ static int parse_hardlink(struct parser *p, struct cfs_node *n, struct field pay
         return add_fixup(p, n);
 }
 
-static int hexval(unsigned char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* Leading hex pairs give the first bytes, the rest stays zero (§14.1). */
 static void decode_digest(const char *s, size_t len, uint8_t out[CFS_DIGEST_SIZE])
 {
         memset(out, 0, CFS_DIGEST_SIZE);
         for (size_t i = 0; i < CFS_DIGEST_SIZE && 2 * i + 1 < len; i++) {
-                int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
+                int hi = cfs_hexval((unsigned char)s[2 * i]),
+                    lo = cfs_hexval((unsigned char)s[2 * i + 1]);
                 if (hi < 0 || lo < 0)
                         break;
                 out[i] = (uint8_t)(hi << 4 | lo);

@@ -12,17 +12,6 @@
 
 static const char hexdigits[] = "0123456789abcdef";
 
-static int hexval(unsigned char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 int cfs_unescape(const char *in, size_t len, char *out, size_t *ret_len, struct cfs_error *err)
 {
         size_t o = 0, i = 0;
@@ -58,8 +47,8 @@ int cfs_unescape(const char *in, size_t len, char *out, size_t *ret_len, struct 
                         if (len - i < 2)
                                 return cfs_error_set(err, EINVAL,
                                                      "No hex characters after hex escape");
-                        int hi = hexval((unsigned char)in[i]),
-                            lo = hexval((unsigned char)in[i + 1]);
+                        int hi = cfs_hexval((unsigned char)in[i]),
+                            lo = cfs_hexval((unsigned char)in[i + 1]);
                         if (hi < 0 || lo < 0)
                                 return cfs_error_set(err, EINVAL,
                                                      "Invalid hex characters after hex escape");

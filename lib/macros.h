@@ -71,6 +71,18 @@ static inline void fclosep(FILE **f)
         }
 
 /* a + b and a * b without silent wrap-around: return false on overflow. */
+/* Value of one hex digit (either case), or -1. */
+static inline int cfs_hexval(unsigned char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
 static inline bool cfs_add_u64(uint64_t a, uint64_t b, uint64_t *ret)
 {
         return !__builtin_add_overflow(a, b, ret);

@@ -95,19 +95,6 @@ static int parse_enum(const char *v, const char *const *names, size_t n, int *re
         return -EINVAL;
 }
 
-static bool path_ok(const char *v)
-{
-        if (v[0] != '/' || strlen(v) >= CFS_POLICY_PATH_MAX)
-                return false;
-        for (const char *p = v; *p; p++)
-                if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                        return false;
-        for (const char *p = v; (p = strstr(p, "..")); p += 2)
-                if ((p == v || p[-1] == '/') && (p[2] == 0 || p[2] == '/'))
-                        return false;
-        return true;
-}
-
 static int parse_uint64(const char *v, uint64_t *ret)
 {
         char *end;
@@ -148,7 +135,7 @@ static const char *set_value(struct cfs_policy *p, const struct key_def *def, co
                 }
                 /* fall through */
         case T_PATH:
-                if (!path_ok(v))
+                if (!cfs_path_is_safe(v, CFS_POLICY_PATH_MAX))
                         return "an absolute path without '..' components";
                 strcpy(f, v);
                 return NULL;

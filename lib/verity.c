@@ -202,24 +202,14 @@ void cfs_digest_to_hex(const uint8_t digest[CFS_DIGEST_SIZE], char hex[CFS_DIGES
         hex[2 * CFS_DIGEST_SIZE] = '\0';
 }
 
-static int hex_value(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 int cfs_digest_from_hex(const char *hex, size_t len, uint8_t digest[CFS_DIGEST_SIZE])
 {
         uint8_t out[CFS_DIGEST_SIZE];
         if (len != 2 * CFS_DIGEST_SIZE)
                 return -EINVAL;
         for (size_t i = 0; i < CFS_DIGEST_SIZE; i++) {
-                int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+                int hi = cfs_hexval((unsigned char)hex[2 * i]),
+                    lo = cfs_hexval((unsigned char)hex[2 * i + 1]);
                 if (hi < 0 || lo < 0)
                         return -EINVAL;
                 out[i] = (uint8_t)(hi << 4 | lo);
