@@ -139,78 +139,45 @@ void cfs_tmpfile_discard(struct cfs_tmpfile *t)
         t->fd = t->dir_fd = -1;
 }
 
-int cfs_write_all(int fd, const void *buf, size_t len)
+/* Transfer exactly @len bytes: read or write, at @off or (off < 0) the file offset. */
+static int transfer_all(int fd, uint8_t *p, size_t len, off_t off, bool writing)
 {
-        const uint8_t *p = buf;
         while (len > 0) {
-                ssize_t n = write(fd, p, len);
+                ssize_t n = writing ? (off < 0 ? write(fd, p, len) : pwrite(fd, p, len, off))
+                                    : (off < 0 ? read(fd, p, len) : pread(fd, p, len, off));
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
                         return -errno;
                 }
                 if (n == 0)
-                        return -EIO;
+                        return -EIO; /* no space (write) or end of file (read) */
                 p += n;
+                if (off >= 0)
+                        off += n;
                 len -= (size_t)n;
         }
         return 0;
+}
+
+int cfs_write_all(int fd, const void *buf, size_t len)
+{
+        return transfer_all(fd, (uint8_t *)buf, len, -1, true);
 }
 
 int cfs_pwrite_all(int fd, const void *buf, size_t len, off_t off)
 {
-        const uint8_t *p = buf;
-        while (len > 0) {
-                ssize_t n = pwrite(fd, p, len, off);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        return -EIO;
-                p += n;
-                off += n;
-                len -= (size_t)n;
-        }
-        return 0;
+        return off < 0 ? -EINVAL : transfer_all(fd, (uint8_t *)buf, len, off, true);
 }
 
 int cfs_read_all(int fd, void *buf, size_t len)
 {
-        uint8_t *p = buf;
-        while (len > 0) {
-                ssize_t n = read(fd, p, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        return -EIO;
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
+        return transfer_all(fd, buf, len, -1, false);
 }
 
 int cfs_pread_all(int fd, void *buf, size_t len, off_t off)
 {
-        uint8_t *p = buf;
-        while (len > 0) {
-                ssize_t n = pread(fd, p, len, off);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        return -EIO;
-                p += n;
-                off += n;
-                len -= (size_t)n;
-        }
-        return 0;
+        return off < 0 ? -EINVAL : transfer_all(fd, buf, len, off, false);
 }
 
 int cfs_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
