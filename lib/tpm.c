@@ -22,14 +22,9 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "fileio.h"
+#include "tpm-internal.h"
 #include "tpm.h"
 #include "verity.h"
-
-struct cfs_tpm {
-        TSS2_TCTI_CONTEXT *tcti;
-        ESYS_CONTEXT *esys;
-        char tcti_conf[256];
-};
 
 /* The attributes of a cfsroot sealed object: bound to this TPM and its parent,
  * data supplied by the caller, usable only through its policy (no userWithAuth). */
@@ -41,17 +36,21 @@ static void esys_freep(void *p)
 }
 #define _cleanup_esys_ _cleanup_(esys_freep)
 
-static int tpm_rc_error(struct cfs_error *err, TSS2_RC rc, int code, const char *what)
+int cfs_tpm_rc_error(struct cfs_error *err, TSS2_RC rc, int code, const char *what)
 {
         return cfs_error_set(err, code, "%s: TPM error 0x%08x: %s", what, rc, Tss2_RC_Decode(rc));
 }
 
-/* The TPM's response code without the layer and the handle/parameter/session number. */
-static TSS2_RC rc_base(TSS2_RC rc)
+TSS2_RC cfs_tpm_rc_base(TSS2_RC rc)
 {
         if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
                 return rc;
         return (rc & TPM2_RC_FMT1) ? (rc & (TPM2_RC_FMT1 | 0x3f)) : rc;
+}
+
+int cfs_tpm_rc_errno(TSS2_RC rc, int fallback)
+{
+        return cfs_tpm_rc_base(rc) == TSS2_TCTI_RC_IO_ERROR ? -ENODEV : -fallback;
 }
 
 int cfs_tpm_open(const char *tcti, struct cfs_tpm **ret, struct cfs_error *err)
@@ -125,9 +124,9 @@ int cfs_tpm_pcr_read(struct cfs_tpm *t, uint32_t mask,
                 TSS2_RC rc = Esys_PCR_Read(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &sel,
                                            &counter, &out, &digests);
                 if (rc != TSS2_RC_SUCCESS)
-                        return tpm_rc_error(err, rc,
-                                            rc_base(rc) == TSS2_TCTI_RC_IO_ERROR ? ENODEV : EIO,
-                                            "reading PCRs");
+                        return cfs_tpm_rc_error(
+                            err, rc, cfs_tpm_rc_base(rc) == TSS2_TCTI_RC_IO_ERROR ? ENODEV : EIO,
+                            "reading PCRs");
                 if (!digests || digests->count != 1 || digests->digests[0].size != CFS_TPM_PCR_SIZE)
                         return cfs_error_set(err, EIO,
                                              "reading sha256 PCR %u: the TPM returned no value "
@@ -205,9 +204,9 @@ static int create_srk(struct cfs_tpm *t, ESYS_TR *ret, struct cfs_error *err)
                                         ESYS_TR_NONE, &sens, &tmpl, &outside, &creation_pcrs, ret,
                                         NULL, NULL, NULL, NULL);
         if (rc != TSS2_RC_SUCCESS)
-                return tpm_rc_error(err, rc, EIO,
-                                    "creating the storage root key (owner hierarchy with a "
-                                    "password?)");
+                return cfs_tpm_rc_error(err, rc, EIO,
+                                        "creating the storage root key (owner hierarchy with a "
+                                        "password?)");
         return 0;
 }
 
@@ -261,7 +260,7 @@ int cfs_tpm_seal(struct cfs_tpm *t, const uint8_t *policy, size_t policy_len, ui
         flush(t, &srk);
         explicit_bzero(&sens, sizeof(sens));
         if (rc != TSS2_RC_SUCCESS)
-                return tpm_rc_error(err, rc, EIO, "creating the sealed object");
+                return cfs_tpm_rc_error(err, rc, EIO, "creating the sealed object");
 
         uint8_t pub_buf[sizeof(TPM2B_PUBLIC)], priv_buf[sizeof(TPM2B_PRIVATE)];
         size_t pub_len = 0, priv_len = 0;
@@ -360,17 +359,18 @@ static int unseal_object(struct cfs_tpm *t, const struct cfs_tpm_blob *b, const 
         flush(t, &srk);
         if (rc != TSS2_RC_SUCCESS) {
                 if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER)
-                        return tpm_rc_error(err, rc, EKEYREJECTED,
-                                            "the TPM refuses the sealed object (sealed by another "
-                                            "TPM, the TPM was cleared, or the blob was altered)");
-                return tpm_rc_error(err, rc, EIO, "loading the sealed object");
+                        return cfs_tpm_rc_error(
+                            err, rc, EKEYREJECTED,
+                            "the TPM refuses the sealed object (sealed by another "
+                            "TPM, the TPM was cleared, or the blob was altered)");
+                return cfs_tpm_rc_error(err, rc, EIO, "loading the sealed object");
         }
         TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_NULL};
         rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                    ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256,
                                    &session);
         if (rc != TSS2_RC_SUCCESS) {
-                r = tpm_rc_error(err, rc, EIO, "starting a policy session");
+                r = cfs_tpm_rc_error(err, rc, EIO, "starting a policy session");
                 goto out;
         }
         TPM2B_DIGEST empty = {};
@@ -379,16 +379,16 @@ static int unseal_object(struct cfs_tpm *t, const struct cfs_tpm_blob *b, const 
         rc = Esys_PolicyPCR(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &empty,
                             &sel);
         if (rc != TSS2_RC_SUCCESS) {
-                r = tpm_rc_error(err, rc, EIO, "PolicyPCR");
+                r = cfs_tpm_rc_error(err, rc, EIO, "PolicyPCR");
                 goto out;
         }
         rc = Esys_Unseal(t->esys, obj, session, ESYS_TR_NONE, ESYS_TR_NONE, &data);
         if (rc != TSS2_RC_SUCCESS) {
-                TSS2_RC base = rc_base(rc);
+                TSS2_RC base = cfs_tpm_rc_base(rc);
                 if (base == TPM2_RC_POLICY_FAIL || base == TPM2_RC_PCR_CHANGED)
                         r = explain_pcr_mismatch(t, b, err);
                 else
-                        r = tpm_rc_error(err, rc, EIO, "unsealing");
+                        r = cfs_tpm_rc_error(err, rc, EIO, "unsealing");
                 goto out;
         }
         if (!data || data->size != 32) {
@@ -460,7 +460,7 @@ static int bank_digests(struct cfs_tpm *t, unsigned pcr, const void *data, size_
         TSS2_RC rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                         TPM2_CAP_PCRS, 0, 1, &more, &cap);
         if (rc != TSS2_RC_SUCCESS)
-                return tpm_rc_error(err, rc, EIO, "listing the PCR banks");
+                return cfs_tpm_rc_error(err, rc, EIO, "listing the PCR banks");
         const TPML_PCR_SELECTION *assigned = &cap->data.assignedPCR;
         memset(digests, 0, sizeof(*digests));
         for (UINT32 i = 0; i < assigned->count && i < TPM2_NUM_PCR_BANKS; i++) {
@@ -576,7 +576,7 @@ int cfs_tpm_pcr_extend(struct cfs_tpm *t, unsigned pcr, const void *data, size_t
         if (rc != TSS2_RC_SUCCESS) {
                 char what[32];
                 snprintf(what, sizeof(what), "extending PCR %u", pcr);
-                return tpm_rc_error(err, rc, EIO, what);
+                return cfs_tpm_rc_error(err, rc, EIO, what);
         }
         if (log_path)
                 return log_append(log_path, pcr, &digests, data, len, err);

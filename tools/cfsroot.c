@@ -24,6 +24,7 @@ static const struct {
     {"seal", cmd_seal, "seal a boot policy (digests or signing key) to the TPM's PCRs"},
     {"unseal", cmd_unseal, "unseal a boot policy with the TPM and print it"},
     {"setup-root", cmd_setup_root, "initrd: verify and mount the composefs root on /sysroot"},
+    {"rollback", cmd_rollback, "TPM anti-rollback floor: init, status, raise after a good boot"},
     {"status", cmd_status, "show the composefs image the initrd verified and booted"},
 };
 

@@ -12,3 +12,4 @@ int cmd_setup_root(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_unseal(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
