@@ -188,7 +188,7 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 
 median() { sort -g | awk '{v[NR]=$1} END{if (NR) print v[int((NR+1)/2)]}'; }
 
-rows=()  # "case|tool|entries|wall|min|max|rss_kb|image_bytes|hash_bytes|load|note"
+rows=()  # "case|tool|entries|wall|min|max|cpu|rss_kb|image_bytes|hash_bytes|load|note"
 
 # bench CASE TOOL ENTRIES HASH_BYTES IMAGE PREP -- CMD...
 #   Runs CMD $repeat times (PREP, a shell snippet, before each, untimed), records
@@ -197,7 +197,7 @@ rows=()  # "case|tool|entries|wall|min|max|rss_kb|image_bytes|hash_bytes|load|no
 bench() {
         local case=$1 tool=$2 entries=$3 hbytes=$4 image=$5 prep=$6
         shift 7
-        local i t0 t1 walls="" rsss="" note="" ld tf ef
+        local i t0 t1 walls="" rsss="" cpus="" note="" ld tf ef
         tf=$scratch/time.out
         ef=$scratch/stderr.out
         ld=$(load1)
@@ -205,7 +205,7 @@ bench() {
         for ((i = 0; i < repeat; i++)); do
                 eval "$prep"
                 t0=$(date +%s%N)
-                if ! /usr/bin/time -f '%M' -o "$tf" "$@" >/dev/null 2>"$ef"; then
+                if ! /usr/bin/time -f '%M %U %S' -o "$tf" "$@" >/dev/null 2>"$ef"; then
                         local msg sig
                         msg=$(grep -v '^Command exited' "$ef" | grep . | tail -1 || true)
                         sig=$(grep '^Command terminated' "$tf" || true)
@@ -214,17 +214,19 @@ bench() {
                 fi
                 t1=$(date +%s%N)
                 walls+="$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}') "
-                rsss+="$(tail -1 "$tf") "
+                rsss+="$(tail -1 "$tf" | cut -d' ' -f1) "
+                cpus+="$(tail -1 "$tf" | awk '{printf "%.2f", $2 + $3}') "
         done
-        local wall="" wmin="" wmax="" rss="" isize=""
+        local wall="" wmin="" wmax="" rss="" isize="" cpu=""
         if [ -z "$note" ]; then
                 wall=$(tr ' ' '\n' <<<"$walls" | grep . | median)
                 wmin=$(tr ' ' '\n' <<<"$walls" | grep . | sort -g | head -1)
                 wmax=$(tr ' ' '\n' <<<"$walls" | grep . | sort -g | tail -1)
                 rss=$(tr ' ' '\n' <<<"$rsss" | grep . | median)
+                cpu=$(tr ' ' '\n' <<<"$cpus" | grep . | median)
                 [ "$image" != - ] && isize=$(stat -c %s "$image")
         fi
-        rows+=("$case|$tool|$entries|$wall|$wmin|$wmax|$rss|$isize|$hbytes|$ld|$note")
+        rows+=("$case|$tool|$entries|$wall|$wmin|$wmax|$cpu|$rss|$isize|$hbytes|$ld|$note")
         # for the verdicts
         last_wall=$wall last_rss=$rss last_isize=$isize
 }
@@ -314,7 +316,9 @@ tree_case() {
         hb=$(jget "$j" external_bytes)
         warm "$dir"
         local store=$scratch/store
-        local prep="rm -rf '$store'; sync"
+        # ext4 scans past inodes freed in the last 5-10 s when it allocates new
+        # ones: let the previous run's deleted store age first (untimed)
+        local prep="rm -rf '$store'; sync; sleep 12"
         bench "$case" "cfsroot DIR --store" "$e" "$hb" "$scratch/ours.img" "$prep" -- \
                 "$cfsroot" mkimage -q "$dir" "$scratch/ours.img" --store "$store"
         local ours_wall=$last_wall ours_size=$last_isize
@@ -382,11 +386,11 @@ echo "cpu: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo) x$ncpu; 
 echo "load (1/5/15 min): start $load_start, end $load_end; median of $repeat runs, warm page cache"
 awk -v s="$sha_bps" -v v="$verity_bps" 'BEGIN{printf "sha256 limit, all cores (openssl speed -multi, 16 KiB): %.0f MB/s -> fs-verity data limit %.0f MB/s, 1.5x target %.0f MB/s\n", s/1e6, v/1e6, v/1.5e6}'
 echo
-fmt='%-10s %-31s %8s %8s %13s %10s %9s %8s %7s %6s %s\n'
+fmt='%-10s %-31s %8s %8s %15s %7s %10s %9s %8s %7s %7s %s\n'
 # shellcheck disable=SC2059
-printf "$fmt" case tool entries "wall s" "(min-max)" "entries/s" "MB/s hash" "img B/e" "RSS MB" "RSS B/e" "load"
+printf "$fmt" case tool entries "wall s" "(min-max)" "CPU s" "entries/s" "MB/s hash" "img B/e" "RSS MB" "RSS B/e" "load"
 for r in "${rows[@]}"; do
-        IFS='|' read -r c t e w wmin wmax rss isz hb ld note <<<"$r"
+        IFS='|' read -r c t e w wmin wmax cpu rss isz hb ld note <<<"$r"
         if [ -n "$note" ]; then
                 printf '%-10s %-31s %8s  %s\n' "$c" "$t" "$e" "$note"
                 continue
@@ -398,7 +402,7 @@ for r in "${rows[@]}"; do
         rmb=$(awk -v r="$rss" 'BEGIN{printf "%.1f", r/1024}')
         rpe=$(awk -v r="$rss" -v e="$e" 'BEGIN{printf "%.0f", r*1024/e}')
         # shellcheck disable=SC2059
-        printf "$fmt" "$c" "$t" "$e" "$w" "($wmin-$wmax)" "$eps" "$mbs" "$ipe" "$rmb" "$rpe" "$ld"
+        printf "$fmt" "$c" "$t" "$e" "$w" "($wmin-$wmax)" "$cpu" "$eps" "$mbs" "$ipe" "$rmb" "$rpe" "$ld"
 done | sed 's/ *$//'
 echo
 echo "targets (issue 3):"
