@@ -7,6 +7,8 @@
  *                                          cfs_tpm_check_boot() (BLOB relative to cwd)
  *   tpm-helper measure PCR DIGEST MODE KEYID|- LOG
  *                                          cfs_tpm_measure_boot()
+ *   tpm-helper rollback-check GENERATION   cfs_tpm_rollback_check(); prints the
+ *                                          minimum; exit 1 with the errno name too
  * Prints the error message and exits 1 on failure.
  */
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tpm-rollback.h"
 #include "tpm.h"
 #include "verity.h"
 
@@ -54,6 +57,13 @@ int main(int argc, char **argv)
                         hex32(argv[5], key);
                 r = cfs_tpm_measure_boot(NULL, (unsigned)strtoul(argv[2], NULL, 10), digest,
                                          argv[4], has_key ? key : NULL, argv[6], &err);
+        } else if (argc == 3 && !strcmp(argv[1], "rollback-check")) {
+                uint64_t minimum = UINT64_MAX;
+                r = cfs_tpm_rollback_check(NULL, strtoull(argv[2], NULL, 10), &minimum, &err);
+                if (r >= 0)
+                        printf("allowed (minimum %llu)\n", (unsigned long long)minimum);
+                else
+                        fprintf(stderr, "tpm-helper: errno %s\n", strerrorname_np(-r));
         } else {
                 fprintf(stderr, "usage: see tests/tpm/tpm-helper.c\n");
                 return 2;
