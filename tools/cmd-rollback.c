@@ -63,7 +63,7 @@ struct rollback_args {
         const char *verb, *tcti, *owner_auth_file, *policy, *sysroot, *store, *certs, *record;
         uint32_t index;
         uint64_t to;
-        bool have_to, automatic, dry_run, json;
+        bool have_to, automatic, dry_run, json, raise_option;
 };
 
 /* Decimal, digits only, no overflow. */
@@ -164,18 +164,23 @@ static int rollback_parse_args(int argc, char **argv, struct rollback_args *a)
                         break;
                 case 'p':
                         a->policy = optarg;
+                        a->raise_option = true;
                         break;
                 case 's':
                         a->sysroot = optarg;
+                        a->raise_option = true;
                         break;
                 case 'S':
                         a->store = optarg;
+                        a->raise_option = true;
                         break;
                 case 'c':
                         a->certs = optarg;
+                        a->raise_option = true;
                         break;
                 case 'r':
                         a->record = optarg;
+                        a->raise_option = true;
                         break;
                 case 'h':
                         rollback_usage(stdout);
@@ -198,9 +203,7 @@ static int rollback_parse_args(int argc, char **argv, struct rollback_args *a)
                 log_error("rollback raise: give either --to N or --auto");
                 return -EINVAL;
         }
-        if (!is_raise &&
-            (a->have_to || a->automatic || a->dry_run || a->store || a->certs || a->record ||
-             a->policy != (const char *)CFS_POLICY_PATH || strcmp(a->sysroot, "/sysroot"))) {
+        if (!is_raise && (a->have_to || a->automatic || a->dry_run || a->raise_option)) {
                 log_error("rollback %s: --to, --auto, --dry-run, --policy, --sysroot, --store, "
                           "--certs and --record are options of raise",
                           a->verb);
