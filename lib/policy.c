@@ -12,7 +12,18 @@
 #include "fileio.h"
 #include "policy.h"
 
-enum value_type { T_BOOL, T_PATH, T_OPT_PATH, T_UINT64, T_FAILURE, T_ETC, T_VAR, T_TCTI, T_PCR };
+enum value_type {
+        T_BOOL,
+        T_PATH,
+        T_OPT_PATH,
+        T_UINT64,
+        T_FAILURE,
+        T_ETC,
+        T_VAR,
+        T_TCTI,
+        T_PCR,
+        T_ROLLBACK
+};
 
 struct key_def {
         const char *section, *key;
@@ -40,10 +51,12 @@ static const struct key_def keys[] = {
     {"TPM", "PolicyBlob", T_PATH, FIELD(tpm_blob)},
     {"TPM", "Device", T_TCTI, FIELD(tpm_device)},
     {"TPM", "MeasurePCR", T_PCR, FIELD(measure_pcr)},
+    {"TPM", "AntiRollback", T_ROLLBACK, FIELD(anti_rollback)},
 };
 
 static const char *const etc_names[] = {"overlay", "transient", "readonly"};
 static const char *const var_names[] = {"bind", "transient", "readonly"};
+static const char *const rollback_names[] = {"if-present", "required", "no"};
 
 const char *cfs_etc_mode_to_string(enum cfs_etc_mode m)
 {
@@ -154,6 +167,11 @@ static const char *set_value(struct cfs_policy *p, const struct key_def *def, co
                 if (parse_enum(v, var_names, ELEMENTSOF(var_names), &e) < 0)
                         return "bind, transient or readonly";
                 *(enum cfs_var_mode *)f = (enum cfs_var_mode)e;
+                return NULL;
+        case T_ROLLBACK:
+                if (parse_enum(v, rollback_names, ELEMENTSOF(rollback_names), &e) < 0)
+                        return "if-present, required or no";
+                *(enum cfs_rollback_mode *)f = (enum cfs_rollback_mode)e;
                 return NULL;
         case T_TCTI:
                 if (!tcti_ok(v))

@@ -32,6 +32,12 @@ enum cfs_etc_mode {
         CFS_ETC_READONLY,  /* /etc as in the image */
 };
 
+enum cfs_rollback_mode {
+        CFS_ROLLBACK_IF_PRESENT, /* check the TPM's floor when there is a TPM and the index */
+        CFS_ROLLBACK_REQUIRED,   /* no TPM or no index refuses the boot */
+        CFS_ROLLBACK_OFF,        /* never read it */
+};
+
 enum cfs_var_mode {
         CFS_VAR_BIND,      /* bind mount of the persistent state's var directory */
         CFS_VAR_TRANSIENT, /* tmpfs */
@@ -62,6 +68,7 @@ struct cfs_policy {
         char tpm_blob[CFS_POLICY_PATH_MAX]; /* PolicyBlob= sealed policy below the physical root */
         char tpm_device[CFS_POLICY_PATH_MAX]; /* Device= tpm2-tss TCTI configuration */
         int measure_pcr;                      /* MeasurePCR= 0-23, -1 = no measurement */
+        enum cfs_rollback_mode anti_rollback; /* AntiRollback= */
 };
 
 /* The built-in defaults (what an absent or empty policy file means). */

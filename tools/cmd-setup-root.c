@@ -38,6 +38,7 @@
 #include "revocation.h"
 #include "rootfs.h"
 #include "signature.h"
+#include "tpm-rollback.h"
 #include "tpm.h"
 #include "tool-util.h"
 #include "verity.h"
@@ -279,6 +280,27 @@ static int step_measure(struct setup *s)
         return 0;
 }
 
+/*
+ * The TPM's anti-rollback floor (AntiRollback=): the signed generation must not
+ * be below it. Without a TPM or without the index only AntiRollback=required
+ * refuses; any other failure (a squatted index, a TPM error) refuses always.
+ */
+static int check_rollback(struct setup *s)
+{
+        struct cfs_error err = {};
+        if (s->policy.anti_rollback == CFS_ROLLBACK_OFF)
+                return 0;
+        int r = cfs_tpm_rollback_check(s->policy.tpm_device, s->sig.meta.generation, NULL, &err);
+        if ((r == -ENOENT || r == -ENODEV) && s->policy.anti_rollback != CFS_ROLLBACK_REQUIRED) {
+                log_info("anti-rollback floor not checked: %s", cfs_error_text(&err, r));
+                return 0;
+        }
+        if (r < 0)
+                return refuse(CFS_REFUSE_TPM, "image %s/%s (digest %s): %s", s->sysroot, s->image,
+                              s->hex, cfs_error_text(&err, r));
+        return 0;
+}
+
 /* Step 3: is this digest trusted? */
 static int step_trust(struct setup *s)
 {
@@ -312,7 +334,10 @@ static int step_trust(struct setup *s)
                               "required and the command line gives no composefs= digest the "
                               "policy trusts",
                               s->sysroot, s->image, s->hex);
-        return check_revoked_and_generation(s);
+        int r = check_revoked_and_generation(s);
+        if (r != 0)
+                return r;
+        return check_rollback(s);
 }
 
 /* Step 4: the image must be well-formed before the kernel parses it. */

@@ -77,7 +77,7 @@ policy() { # NAME [extra [Trust] lines, then other sections] -> $W/NAME.conf
     printf '[Boot]\nObjectStore=/composefs\n[Trust]\nTrustedCertificates=%s\n' "$W/trusted.d"
     printf '%s\n' "$@"
     # never measure into a TPM the test machine might have
-    [[ " $* " == *"[TPM]"* ]] || printf '[TPM]\nMeasurePCR=no\n'
+    [[ " $* " == *"[TPM]"* ]] || printf '[TPM]\nMeasurePCR=no\nAntiRollback=no\n'
   } >"$W/$name.conf"
 }
 policy secure
@@ -330,6 +330,16 @@ expect_refusal tpm-blob-missing 17 tpm "tpm-policy.blob" "cfsroot.image=/$img_re
 cp "$W/good.blob" "$W/sysroot/composefs/tpm-policy.blob"
 tpm2_pcrextend 7:sha256=0000000000000000000000000000000000000000000000000000000000000001
 expect_refusal tpm-pcr-changed 17 tpm "PCR 7 changed" "cfsroot.image=/$img_rel" tpm-only
+# anti-rollback floor: required but not defined, defined at 0, raised above the image's generation 3
+restore
+policy rollback "AllowObjectsWithoutVerity=yes" "[TPM]" "Device=$tcti" "MeasurePCR=no" "AntiRollback=required"
+expect_refusal rollback-index-missing 17 tpm "anti-rollback" "composefs=$digest" rollback --dry-run
+"$cfsroot" rollback init --tcti "$tcti" >/dev/null 2>&1 || fail "cfsroot rollback init"
+run_setup "composefs=$digest" rollback --dry-run
+[ "$rc" -eq 0 ] || { cat "$W/out"; fail "rollback floor 0: exit $rc"; }
+tpm2_nvsetbits -C o -i 0x8 0x01800cf5 # generation 3 may boot: floor 4
+expect_refusal rollback-old-generation 17 tpm "image generation 3 is below the TPM's minimum 4" \
+  "composefs=$digest" rollback --dry-run
 kill $swtpm_pid; wait $swtpm_pid 2>/dev/null || true
 expect_refusal tpm-missing 17 tpm "no TPM" "cfsroot.image=/$img_rel" tpm-only
 

@@ -39,6 +39,7 @@ static void test_defaults(void **state)
         assert_string_equal(p.tpm_blob, "/composefs/tpm-policy.blob");
         assert_string_equal(p.tpm_device, "device:/dev/tpmrm0");
         assert_int_equal(p.measure_pcr, 13);
+        assert_int_equal(p.anti_rollback, CFS_ROLLBACK_IF_PRESENT);
 }
 
 static void test_tpm_section(void **state)
@@ -52,6 +53,10 @@ static void test_tpm_section(void **state)
         assert_string_equal(p.tpm_blob, "/boot/cfsroot.blob");
         assert_string_equal(p.tpm_device, "swtpm:path=/run/s");
         assert_int_equal(p.measure_pcr, -1);
+        assert_int_equal(parse("[TPM]\nAntiRollback=required\n", &p, &err), 0);
+        assert_int_equal(p.anti_rollback, CFS_ROLLBACK_REQUIRED);
+        assert_int_equal(parse("[TPM]\nAntiRollback=no\n", &p, &err), 0);
+        assert_int_equal(p.anti_rollback, CFS_ROLLBACK_OFF);
         assert_int_equal(parse("[TPM]\nMeasurePCR=23\n", &p, &err), 0);
         assert_int_equal(p.measure_pcr, 23);
 }
@@ -131,6 +136,7 @@ static void test_errors(void **state)
         expect_error("[Failure]\nAction=emergency\n", "needs AllowEmergencyShell=yes");
         expect_error("[State]\nEtc=rw\n", "overlay, transient or readonly");
         expect_error("[TPM]\nMeasurePCR=24\n", "a PCR number 0-23 or no");
+        expect_error("[TPM]\nAntiRollback=yes\n", "if-present, required or no");
         expect_error("[TPM]\nMeasurePCR=-1\n", "a PCR number 0-23 or no");
         expect_error("[TPM]\nDevice=/dev/tpmrm0\n", "a TCTI configuration");
         expect_error("[TPM]\nDevice=device:/dev/tpm rm0\n", "a TCTI configuration");
