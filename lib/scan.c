@@ -34,7 +34,7 @@
 
 #define QUEUE_PER_THREAD 32u
 #define MAX_THREADS 1024u
-#define STORE_THREADS_PER_CPU 4u
+#define STORE_THREADS_PER_CPU 2u
 #define XATTR_VALUE_BUF (CFS_XATTR_VALUE_MAX + 1u)
 #define PROGRESS_INTERVAL_NS 200000000ll
 
@@ -162,8 +162,10 @@ static unsigned online_cpus(void)
 static int pool_start(struct pool *p, unsigned threads, struct cfs_store *store)
 {
         p->store = store;
-        /* With a store, each file also waits for its fsync: more threads than
-         * cores keep the cores hashing while others wait for the disk. */
+        /* With a store, a new object's copy can block on the disk (writeback
+         * throttling, directory locks): a second thread per core keeps the cores
+         * hashing meanwhile. There is no per-object fsync any more (the store
+         * syncs once, in cfs_store_commit()), so more than 2 buys nothing. */
         p->n_threads =
             threads ? CFS_MIN(threads, MAX_THREADS)
                     : CFS_MIN(online_cpus() * (store ? STORE_THREADS_PER_CPU : 1), MAX_THREADS);
@@ -874,7 +876,8 @@ int cfs_scan_dir(const char *path, const struct cfs_scan_options *opts, struct c
         if (r < 0)
                 goto out;
         if (opts && opts->store) {
-                r = cfs_store_sync(opts->store, err);
+                /* the objects the tree names are durable before it is returned */
+                r = cfs_store_commit(opts->store, err);
                 if (r < 0)
                         goto out;
         }

@@ -1,30 +1,38 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * store.c - the content-addressed object store (see store.h). Host.
+ * store.c - the content-addressed object store (see store.h and
+ * docs/ARCHITECTURE.md "Object store and directory scan"). Host.
  *
- * Adding an object:
- *   1. an anonymous temp file in STORE/objects (O_TMPFILE; a visible
- *      ".cfsroot-tmp-*" name, unlinked on every failure, where the file system
- *      has no O_TMPFILE),
- *   2. copy the content with read/write through one buffer while libfsverity
- *      hashes the same bytes: the digest is the digest of what was written,
- *      at the cost of one sha256 pass (copy_file_range would save a memcpy but
- *      then the copy must be read back and hashed a second time),
- *   3. compare with the expected digest, fsync,
- *   4. reopen read-only, close the writable fd, FS_IOC_ENABLE_VERITY and compare
- *      the kernel's measurement (where supported: ENOTTY/EOPNOTSUPP only mean
- *      "no fs-verity here" and are remembered for the store),
- *   5. link into objects/ab/<62 hex>; EEXIST means another writer was first.
- * A failure at any step closes (and for the visible name, unlinks) the temp
- * file: nothing partial ever gets a name.
+ * Adding an object (cfs_store_add_fd_hashing, what the scanner uses):
+ *   1. hash the source (read only) -> name; remember its fstat;
+ *   2. objects/ab/<62 hex> is a regular file of the right size, or staged/<64
+ *      hex> exists: deduplicated, nothing written;
+ *   3. copy into a temp file in the staging directory (copy_file_range,
+ *      read/write where the kernel refuses), start its writeback, check the
+ *      source is unchanged (fstat identical, exactly @size bytes);
+ *   4. verify the copy: reopen read-only, enable fs-verity and compare the
+ *      kernel's measurement; where there is no fs-verity, hash the copy again
+ *      (it is in the page cache: CPU only, for new objects only);
+ *   5. rename it to <64 hex> in the staging directory (RENAME_NOREPLACE;
+ *      EEXIST: another thread staged the same content first: deduplicated).
+ * cfs_store_commit(): syncfs, rename staged/<64 hex> -> ab/<62 hex>
+ * (RENAME_NOREPLACE; an existing object wins), fsync the ab/ directories.
+ *
+ * The staging directory is made on the first new object and flock()ed for the
+ * life of the handle: cfs_store_open() removes only staging directories it can
+ * lock, i.e. those of processes that are gone.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libfsverity.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,14 +41,24 @@
 #include "store.h"
 #include "verity.h"
 
-#define COPY_BUF_SIZE (64u * 1024u)
+#define HASH_BUF_SIZE (128u * 1024u)
+#define COPY_CHUNK (1u << 30)
+#define STAGING_PREFIX ".staging-"
+#define HEX_LEN (2 * CFS_DIGEST_SIZE)
 
 struct cfs_store {
         int objects_fd; /* STORE/objects */
         char *path;     /* STORE, for messages */
         atomic_bool no_verity;
-        atomic_bool no_tmpfile;
         atomic_uint tmp_counter;
+
+        pthread_mutex_t staging_lock; /* making the staging directory */
+        pthread_rwlock_t commit_lock; /* staging links (read) vs commit (write) */
+        int staging_fd;               /* -1 until the first new object */
+        char staging_name[32];
+
+        void (*after_hash)(int fd, void *userdata);
+        void *hook_userdata;
 };
 
 static const char hexdigits[] = "0123456789abcdef";
@@ -57,13 +75,32 @@ void cfs_store_object_name(const uint8_t digest[CFS_DIGEST_SIZE], char name[66])
         name[j] = 0;
 }
 
-static void digest_hex(const uint8_t digest[CFS_DIGEST_SIZE], char hex[2 * CFS_DIGEST_SIZE + 1])
+static void digest_hex(const uint8_t digest[CFS_DIGEST_SIZE], char hex[HEX_LEN + 1])
 {
         for (size_t i = 0; i < CFS_DIGEST_SIZE; i++) {
                 hex[2 * i] = hexdigits[digest[i] >> 4];
                 hex[2 * i + 1] = hexdigits[digest[i] & 15];
         }
-        hex[2 * CFS_DIGEST_SIZE] = 0;
+        hex[HEX_LEN] = 0;
+}
+
+static bool is_staged_name(const char *n)
+{
+        size_t i = 0;
+        for (; n[i]; i++)
+                if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f')))
+                        return false;
+        return i == HEX_LEN;
+}
+
+/* "ab/cdef…" from the staged name "abcdef…". */
+static void staged_to_object_name(const char *hex, char name[66])
+{
+        name[0] = hex[0];
+        name[1] = hex[1];
+        name[2] = '/';
+        memcpy(name + 3, hex + 2, HEX_LEN - 2);
+        name[65] = 0;
 }
 
 static int mkdirat_ok(int dir_fd, const char *name)
@@ -72,6 +109,121 @@ static int mkdirat_ok(int dir_fd, const char *name)
                 return -errno;
         return 0;
 }
+
+/* ---- staging directories ---- */
+
+/* Unlink every entry of directory @fd (flat: files only). */
+static int empty_dir(int fd)
+{
+        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0)
+                return -errno;
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                int r = -errno;
+                close(dfd);
+                return r;
+        }
+        rewinddir(d);
+        int r = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                if (unlinkat(fd, de->d_name, 0) < 0 && errno != ENOENT && r == 0)
+                        r = -errno;
+        }
+        closedir(d);
+        return r;
+}
+
+/* Remove objects/.staging-* directories nobody holds the lock of (crashed runs).
+ * Best effort: a read-only store or a foreign entry is left alone. */
+static void remove_stale_staging(int objects_fd)
+{
+        int dfd = openat(objects_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return;
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                close(dfd);
+                return;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (strncmp(de->d_name, STAGING_PREFIX, strlen(STAGING_PREFIX)) != 0)
+                        continue;
+                _cleanup_close_ int fd =
+                    openat(objects_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+                        continue; /* in use by a live run */
+                if (empty_dir(fd) == 0)
+                        (void)unlinkat(objects_fd, de->d_name, AT_REMOVEDIR);
+        }
+        closedir(d);
+}
+
+/* The staging directory of this handle, made and locked on first use. */
+static int staging_get(struct cfs_store *s, struct cfs_error *err)
+{
+        int r = 0;
+        pthread_mutex_lock(&s->staging_lock);
+        for (unsigned attempt = 0; s->staging_fd < 0; attempt++) {
+                uint64_t rnd;
+                if (attempt >= 100) {
+                        r = cfs_error_set(err, EEXIST,
+                                          "%s/objects: cannot make a staging directory", s->path);
+                        break;
+                }
+                if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+                        r = cfs_error_set(err, errno, "getrandom: %s", strerror(errno));
+                        break;
+                }
+                snprintf(s->staging_name, sizeof(s->staging_name), STAGING_PREFIX "%016llx",
+                         (unsigned long long)rnd);
+                if (mkdirat(s->objects_fd, s->staging_name, 0700) < 0) {
+                        if (errno == EEXIST)
+                                continue;
+                        r = cfs_error_set(err, errno, "%s/objects: cannot make a directory: %s",
+                                          s->path, strerror(errno));
+                        break;
+                }
+                int fd = openat(s->objects_fd, s->staging_name,
+                                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0) {
+                        if (errno == ENOENT)
+                                continue; /* removed by a concurrent cfs_store_open() */
+                        r = cfs_error_set(err, errno, "%s/objects/%s: %s", s->path, s->staging_name,
+                                          strerror(errno));
+                        break;
+                }
+                /* A concurrent cfs_store_open() may have locked and removed it
+                 * before we locked it: make sure it is still ours and linked. */
+                struct stat a, b;
+                if (flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, &a) < 0 ||
+                    fstatat(s->objects_fd, s->staging_name, &b, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    a.st_ino != b.st_ino || a.st_dev != b.st_dev || a.st_nlink == 0) {
+                        close(fd);
+                        continue;
+                }
+                s->staging_fd = fd;
+        }
+        pthread_mutex_unlock(&s->staging_lock);
+        return r;
+}
+
+/* Drop everything staged and the staging directory itself. */
+static void staging_discard(struct cfs_store *s)
+{
+        if (s->staging_fd < 0)
+                return;
+        if (empty_dir(s->staging_fd) == 0)
+                (void)unlinkat(s->objects_fd, s->staging_name, AT_REMOVEDIR);
+        close(s->staging_fd);
+        s->staging_fd = -1;
+}
+
+/* ---- open / close ---- */
 
 static int store_make_subdirs(struct cfs_store *s, struct cfs_error *err)
 {
@@ -88,7 +240,6 @@ static int store_make_subdirs(struct cfs_store *s, struct cfs_error *err)
 int cfs_store_open(const char *path, bool create, struct cfs_store **ret, struct cfs_error *err)
 {
         _cleanup_close_ int dir_fd = -1;
-        struct stat st;
         int r;
 
         if (create && mkdir(path, 0755) < 0 && errno != EEXIST)
@@ -105,6 +256,7 @@ int cfs_store_open(const char *path, bool create, struct cfs_store **ret, struct
         _cleanup_free_ struct cfs_store *s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
+        s->staging_fd = -1;
         s->objects_fd = openat(dir_fd, "objects", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->objects_fd < 0) {
                 r = -errno;
@@ -114,11 +266,12 @@ int cfs_store_open(const char *path, bool create, struct cfs_store **ret, struct
                 return cfs_error_set(err, r, "%s/objects: %s", path, strerror(-r));
         }
         s->path = strdup(path);
-        if (!s->path || fstat(s->objects_fd, &st) < 0) {
-                r = s->path ? -errno : -ENOMEM;
-                cfs_store_free(TAKE_PTR(s));
-                return r;
+        if (!s->path) {
+                close(s->objects_fd);
+                return -ENOMEM;
         }
+        pthread_mutex_init(&s->staging_lock, NULL);
+        pthread_rwlock_init(&s->commit_lock, NULL);
         if (create) {
                 r = store_make_subdirs(s, err);
                 if (r < 0) {
@@ -126,6 +279,7 @@ int cfs_store_open(const char *path, bool create, struct cfs_store **ret, struct
                         return r;
                 }
         }
+        remove_stale_staging(s->objects_fd);
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -134,10 +288,20 @@ void cfs_store_free(struct cfs_store *s)
 {
         if (!s)
                 return;
+        staging_discard(s);
         if (s->objects_fd >= 0)
                 close(s->objects_fd);
+        pthread_mutex_destroy(&s->staging_lock);
+        pthread_rwlock_destroy(&s->commit_lock);
         free(s->path);
         free(s);
+}
+
+void cfs_store_set_test_hook(struct cfs_store *s, void (*after_hash)(int fd, void *userdata),
+                             void *userdata)
+{
+        s->after_hash = after_hash;
+        s->hook_userdata = userdata;
 }
 
 int cfs_store_sync(struct cfs_store *s, struct cfs_error *err)
@@ -148,93 +312,35 @@ int cfs_store_sync(struct cfs_store *s, struct cfs_error *err)
         return 0;
 }
 
-/* ---- temp objects ---- */
+/* ---- hashing ---- */
 
-struct tmpobj {
+struct hash_ctx {
         int fd;
-        char name[64]; /* visible temp name in objects/, or "" for O_TMPFILE */
-};
-
-static void tmpobj_discard(struct cfs_store *s, struct tmpobj *t)
-{
-        if (t->fd >= 0)
-                close(t->fd);
-        t->fd = -1;
-        if (t->name[0])
-                unlinkat(s->objects_fd, t->name, 0);
-        t->name[0] = 0;
-}
-
-static int tmpobj_open(struct cfs_store *s, struct tmpobj *t, struct cfs_error *err)
-{
-        t->fd = -1;
-        t->name[0] = 0;
-        if (!atomic_load_explicit(&s->no_tmpfile, memory_order_relaxed)) {
-                t->fd = openat(s->objects_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
-                if (t->fd >= 0)
-                        goto opened;
-                if (errno != EOPNOTSUPP && errno != EISDIR && errno != ENOENT)
-                        return cfs_error_set(err, errno, "%s/objects: cannot create a file: %s",
-                                             s->path, strerror(errno));
-                atomic_store(&s->no_tmpfile, true);
-        }
-        for (unsigned attempt = 0; attempt < 100; attempt++) {
-                snprintf(t->name, sizeof(t->name), ".cfsroot-tmp-%d-%u", (int)getpid(),
-                         atomic_fetch_add(&s->tmp_counter, 1));
-                t->fd = openat(s->objects_fd, t->name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
-                if (t->fd >= 0)
-                        goto opened;
-                if (errno != EEXIST)
-                        break;
-        }
-        t->name[0] = 0;
-        return cfs_error_set(err, errno, "%s/objects: cannot create a file: %s", s->path,
-                             strerror(errno));
-opened:
-        /* the mode objects have, whatever the umask */
-        if (fchmod(t->fd, 0644) < 0) {
-                int r = -errno;
-                tmpobj_discard(s, t);
-                return cfs_error_set(err, r, "%s/objects: %s", s->path, strerror(-r));
-        }
-        return 0;
-}
-
-/* ---- copy + hash in one pass ---- */
-
-struct copy_ctx {
-        int src, dst;       /* dst -1: hash only */
-        uint64_t off, size; /* next source offset, expected size */
+        uint64_t off, size; /* next offset, expected size */
         size_t pos, len;    /* unconsumed bytes buf[pos, len) */
-        int read_err, write_err;
-        uint8_t buf[COPY_BUF_SIZE];
+        int read_err;
+        uint8_t buf[HASH_BUF_SIZE];
 };
 
-/* libfsverity asks for the file's bytes in order, in small pieces: serve them from
- * buf, refilling it with one pread + one write of up to COPY_BUF_SIZE. */
-static int copy_read_fn(void *p, void *out, size_t count)
+/* libfsverity asks for the bytes in order, in small pieces: serve them from buf. */
+static int hash_read_fn(void *p, void *out, size_t count)
 {
-        struct copy_ctx *c = p;
+        struct hash_ctx *c = p;
         uint8_t *o = out;
 
         while (count > 0) {
                 if (c->pos == c->len) {
-                        size_t want = (size_t)CFS_MIN((uint64_t)COPY_BUF_SIZE, c->size - c->off);
+                        size_t want = (size_t)CFS_MIN((uint64_t)HASH_BUF_SIZE, c->size - c->off);
                         if (want == 0)
                                 return c->read_err = -EIO;
                         ssize_t n;
                         do
-                                n = pread(c->src, c->buf, want, (off_t)c->off);
+                                n = pread(c->fd, c->buf, want, (off_t)c->off);
                         while (n < 0 && errno == EINTR);
                         if (n < 0)
                                 return c->read_err = -errno;
                         if (n == 0)
                                 return c->read_err = -EIO; /* shorter than its size */
-                        if (c->dst >= 0) {
-                                int r = cfs_write_all(c->dst, c->buf, (size_t)n);
-                                if (r < 0)
-                                        return c->write_err = r;
-                        }
                         c->off += (uint64_t)n;
                         c->pos = 0;
                         c->len = (size_t)n;
@@ -248,10 +354,26 @@ static int copy_read_fn(void *p, void *out, size_t count)
         return 0;
 }
 
-/* fs-verity digest of exactly @size bytes of @src from offset 0, also written to
- * @dst unless it is -1. Messages name @what. */
-static int copy_and_hash(int src, int dst, uint64_t size, uint8_t digest[CFS_DIGEST_SIZE],
-                         const char *what, struct cfs_error *err)
+/* 0 if @fd ends at @size, -EIO "longer" if not. */
+static int check_ends_at(int fd, uint64_t size, struct cfs_error *err)
+{
+        uint8_t extra;
+        ssize_t n;
+        do
+                n = pread(fd, &extra, 1, (off_t)size);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return cfs_error_set(err, errno, "%s", strerror(errno));
+        if (n > 0)
+                return cfs_error_set(err, EIO,
+                                     "file is longer than its size %llu: it changed while it "
+                                     "was read",
+                                     (unsigned long long)size);
+        return 0;
+}
+
+/* fs-verity digest of exactly @size bytes of @fd from offset 0. */
+static int hash_fd(int fd, uint64_t size, uint8_t digest[CFS_DIGEST_SIZE], struct cfs_error *err)
 {
         struct libfsverity_merkle_tree_params params = {
             .version = 1,
@@ -260,16 +382,13 @@ static int copy_and_hash(int src, int dst, uint64_t size, uint8_t digest[CFS_DIG
             .block_size = 4096,
         };
         struct libfsverity_digest *d = NULL;
-        _cleanup_free_ struct copy_ctx *c = malloc(sizeof(*c));
+        _cleanup_free_ struct hash_ctx *c = malloc(sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        *c = (struct copy_ctx){.src = src, .dst = dst, .size = size};
+        *c = (struct hash_ctx){.fd = fd, .size = size};
 
-        int r = libfsverity_compute_digest(c, copy_read_fn, &params, &d);
+        int r = libfsverity_compute_digest(c, hash_read_fn, &params, &d);
         if (r < 0) {
-                if (c->write_err)
-                        return cfs_error_set(err, c->write_err, "cannot write to %s: %s", what,
-                                             strerror(-c->write_err));
                 if (c->read_err == -EIO)
                         return cfs_error_set(err, EIO,
                                              "file is shorter than its size %llu: it changed "
@@ -287,56 +406,200 @@ static int copy_and_hash(int src, int dst, uint64_t size, uint8_t digest[CFS_DIG
         free(d);
         if (!ok)
                 return cfs_error_set(err, EINVAL, "libfsverity returned an unexpected digest");
+        return check_ends_at(fd, size, err);
+}
 
-        /* the file must end where its size says */
-        uint8_t extra;
-        ssize_t n;
-        do
-                n = pread(src, &extra, 1, (off_t)size);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return cfs_error_set(err, errno, "%s", strerror(errno));
-        if (n > 0)
-                return cfs_error_set(err, EIO,
-                                     "file is longer than its size %llu: it changed while it "
-                                     "was read",
-                                     (unsigned long long)size);
+/* ---- lookup ---- */
+
+/* Is there a regular file @name of @size bytes under @dir_fd? 1 yes, 0 no; a
+ * wrong type or size is an error (a damaged store is not silently reused).
+ * Its fs-verity state in *ret_verity. */
+static int lookup(struct cfs_store *s, int dir_fd, const char *name, uint64_t size,
+                  bool *ret_verity, struct cfs_error *err)
+{
+        struct statx stx;
+        if (statx(dir_fd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
+                  STATX_TYPE | STATX_SIZE, &stx) < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return cfs_error_set(err, errno, "%s/objects/%s: %s", s->path, name,
+                                     strerror(errno));
+        }
+        if (!S_ISREG(stx.stx_mode) || stx.stx_size != size)
+                return cfs_error_set(err, EEXIST,
+                                     "%s/objects/%s exists but is not a regular file of %llu "
+                                     "bytes: the object store is damaged",
+                                     s->path, name, (unsigned long long)size);
+        *ret_verity = false;
+        if (stx.stx_attributes_mask & STATX_ATTR_VERITY)
+                *ret_verity = stx.stx_attributes & STATX_ATTR_VERITY;
+        else if (!atomic_load_explicit(&s->no_verity, memory_order_relaxed)) {
+                uint8_t d[CFS_DIGEST_SIZE];
+                _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                *ret_verity = fd >= 0 && cfs_verity_measure(fd, d) == 0;
+        }
+        return 1;
+}
+
+/* Object in the store, or staged by this handle? */
+static int find_object(struct cfs_store *s, const uint8_t digest[CFS_DIGEST_SIZE], uint64_t size,
+                       bool *ret_verity, struct cfs_error *err)
+{
+        char name[66], hex[HEX_LEN + 1];
+        cfs_store_object_name(digest, name);
+        int r = lookup(s, s->objects_fd, name, size, ret_verity, err);
+        if (r != 0)
+                return r;
+        pthread_mutex_lock(&s->staging_lock);
+        int staging_fd = s->staging_fd;
+        pthread_mutex_unlock(&s->staging_lock);
+        if (staging_fd < 0)
+                return 0;
+        digest_hex(digest, hex);
+        return lookup(s, staging_fd, hex, size, ret_verity, err);
+}
+
+/* ---- temp objects (in the staging directory) ---- */
+
+/* A copy being made: a visible ".tmp-<n>" name in this handle's staging
+ * directory (no O_TMPFILE: on ext4 every O_TMPFILE inode goes through the
+ * orphan list under a file-system-wide lock, and linking it needs /proc; a
+ * crash leaves the name in the staging directory, which is removed anyway). */
+struct tmpobj {
+        int fd;
+        char name[32]; /* "" once renamed or unlinked */
+};
+
+static void tmpobj_discard(struct cfs_store *s, struct tmpobj *t)
+{
+        if (t->fd >= 0)
+                close(t->fd);
+        t->fd = -1;
+        if (t->name[0])
+                unlinkat(s->staging_fd, t->name, 0);
+        t->name[0] = 0;
+}
+
+static int tmpobj_open(struct cfs_store *s, struct tmpobj *t, struct cfs_error *err)
+{
+        t->fd = -1;
+        for (unsigned attempt = 0; attempt < 100; attempt++) {
+                snprintf(t->name, sizeof(t->name), ".tmp-%u", atomic_fetch_add(&s->tmp_counter, 1));
+                t->fd = openat(s->staging_fd, t->name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
+                if (t->fd >= 0)
+                        break;
+                if (errno != EEXIST)
+                        break;
+        }
+        if (t->fd < 0) {
+                int r = -errno;
+                t->name[0] = 0;
+                return cfs_error_set(err, r, "%s/objects: cannot create a file: %s", s->path,
+                                     strerror(-r));
+        }
+        /* the mode objects have, whatever the umask */
+        if (fchmod(t->fd, 0644) < 0) {
+                int r = -errno;
+                tmpobj_discard(s, t);
+                return cfs_error_set(err, r, "%s/objects: %s", s->path, strerror(-r));
+        }
         return 0;
 }
 
-/* ---- commit ---- */
-
-/* Does the object exist? Its fs-verity state in *ret_verity. */
-static int object_exists(struct cfs_store *s, const char *name, bool *ret_verity)
+/* Copy @size bytes of @src from offset 0 to @dst: copy_file_range (a kernel copy,
+ * or a reflink), read/write where the kernel refuses. Returns bytes copied
+ * (less than @size: the source is shorter) or -errno; a write error is in
+ * *ret_write_err. */
+static int64_t copy_data(int src, int dst, uint64_t size, int *ret_write_err)
 {
-        struct stat st;
-        if (fstatat(s->objects_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EEXIST; /* something else took the name: not ours to fix */
-        if (ret_verity) {
-                *ret_verity = false;
-                if (!atomic_load_explicit(&s->no_verity, memory_order_relaxed)) {
-                        uint8_t d[CFS_DIGEST_SIZE];
-                        _cleanup_close_ int fd =
-                            openat(s->objects_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-                        *ret_verity = fd >= 0 && cfs_verity_measure(fd, d) == 0;
+        loff_t in = 0, out = 0;
+        bool plain = false;
+        _cleanup_free_ uint8_t *buf = NULL;
+
+        *ret_write_err = 0;
+        while ((uint64_t)in < size) {
+                size_t want = (size_t)CFS_MIN((uint64_t)COPY_CHUNK, size - (uint64_t)in);
+                ssize_t n;
+                if (!plain) {
+                        n = copy_file_range(src, &in, dst, &out, want, 0);
+                        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+                                      errno == EOPNOTSUPP || errno == ETXTBSY)) {
+                                plain = true;
+                                continue;
+                        }
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n < 0 && (errno == ENOSPC || errno == EFBIG || errno == EDQUOT))
+                                return *ret_write_err = -errno;
+                        if (n < 0)
+                                return -errno;
+                        if (n == 0)
+                                break;
+                        continue;
                 }
+                if (!buf && !(buf = malloc(HASH_BUF_SIZE)))
+                        return -ENOMEM;
+                want = CFS_MIN(want, (size_t)HASH_BUF_SIZE);
+                n = pread(src, buf, want, in);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                int r = cfs_write_all(dst, buf, (size_t)n);
+                if (r < 0)
+                        return *ret_write_err = r;
+                in += n;
+                out += n;
         }
-        return 1;
+        return in;
+}
+
+static bool same_file_state(const struct stat *a, const struct stat *b)
+{
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+               a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+               a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Copy the source into @t; the source must still be as @before says. */
+static int copy_source(struct cfs_store *s, struct tmpobj *t, int src, uint64_t size,
+                       const struct stat *before, struct cfs_error *err)
+{
+        int write_err;
+        struct stat after;
+        int64_t n = copy_data(src, t->fd, size, &write_err);
+        if (write_err)
+                return cfs_error_set(err, write_err, "cannot write to object store %s: %s", s->path,
+                                     strerror(-write_err));
+        if (n < 0)
+                return cfs_error_set(err, (int)-n, "cannot copy into object store %s: %s", s->path,
+                                     strerror((int)-n));
+        int r = check_ends_at(src, size, err);
+        if (r < 0)
+                return r;
+        if (fstat(src, &after) < 0)
+                return cfs_error_set(err, errno, "%s", strerror(errno));
+        if ((uint64_t)n < size)
+                return cfs_error_set(err, EIO,
+                                     "file is shorter than its size %llu: it changed between "
+                                     "hashing and copying it into the object store",
+                                     (unsigned long long)size);
+        if ((uint64_t)n != size || !same_file_state(before, &after))
+                return cfs_error_set(err, EIO,
+                                     "file changed between hashing and copying it into the "
+                                     "object store");
+        /* start writing it back now: the disk works while we hash the next files,
+         * and the syncfs() of the commit has less left to do */
+        (void)sync_file_range(t->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+        return 0;
 }
 
 /* Replace the writable fd by a read-only one (fs-verity refuses files open for writing). */
 static int tmpobj_reopen_ro(struct cfs_store *s, struct tmpobj *t)
 {
-        int fd;
-        if (t->name[0]) {
-                fd = openat(s->objects_fd, t->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        } else {
-                char proc[64];
-                snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->fd);
-                fd = open(proc, O_RDONLY | O_CLOEXEC);
-        }
+        int fd = openat(s->staging_fd, t->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return -errno;
         close(t->fd);
@@ -344,96 +607,136 @@ static int tmpobj_reopen_ro(struct cfs_store *s, struct tmpobj *t)
         return 0;
 }
 
-static int enable_verity(struct cfs_store *s, struct tmpobj *t,
-                         const uint8_t digest[CFS_DIGEST_SIZE], bool *ret_verity,
-                         struct cfs_error *err)
+static int digest_mismatch(struct cfs_error *err, const char *what,
+                           const uint8_t want[CFS_DIGEST_SIZE], const uint8_t got[CFS_DIGEST_SIZE])
 {
+        char a[HEX_LEN + 1], b[HEX_LEN + 1];
+        digest_hex(want, a);
+        digest_hex(got, b);
+        return cfs_error_set(err, EBADMSG, "%s: expected digest %s, found %s", what, a, b);
+}
+
+/* Make sure the copy in @t is the content @digest names: the kernel's fs-verity
+ * measurement, or (no fs-verity here) a second userspace hash of the copy. */
+static int verify_copy(struct cfs_store *s, struct tmpobj *t, uint64_t size,
+                       const uint8_t digest[CFS_DIGEST_SIZE], bool *ret_verity,
+                       struct cfs_error *err)
+{
+        uint8_t found[CFS_DIGEST_SIZE];
+        int r;
+
         *ret_verity = false;
-        if (atomic_load_explicit(&s->no_verity, memory_order_relaxed))
-                return 0;
-        int r = tmpobj_reopen_ro(s, t);
-        if (r < 0)
-                return cfs_error_set(err, r, "%s/objects: cannot reopen a new object: %s", s->path,
-                                     strerror(-r));
-        r = cfs_verity_enable(t->fd);
-        if (r == -ENOTTY || r == -EOPNOTSUPP) {
-                atomic_store(&s->no_verity, true);
-                return 0;
+        if (!atomic_load_explicit(&s->no_verity, memory_order_relaxed)) {
+                r = tmpobj_reopen_ro(s, t);
+                if (r < 0)
+                        return cfs_error_set(err, r, "%s/objects: cannot reopen a new object: %s",
+                                             s->path, strerror(-r));
+                r = cfs_verity_enable(t->fd);
+                if (r == -ENOTTY || r == -EOPNOTSUPP)
+                        atomic_store(&s->no_verity, true);
+                else if (r < 0 && r != -EEXIST)
+                        return cfs_error_set(err, r, "%s/objects: cannot enable fs-verity: %s",
+                                             s->path, strerror(-r));
+                else {
+                        r = cfs_verity_measure(t->fd, found);
+                        if (r < 0)
+                                return cfs_error_set(err, r,
+                                                     "%s/objects: cannot measure fs-verity: %s",
+                                                     s->path, strerror(-r));
+                        if (memcmp(found, digest, CFS_DIGEST_SIZE) != 0)
+                                return digest_mismatch(
+                                    err, "content changed since its digest was computed", digest,
+                                    found);
+                        *ret_verity = true;
+                        return 0;
+                }
         }
-        if (r < 0 && r != -EEXIST)
-                return cfs_error_set(err, r, "%s/objects: cannot enable fs-verity: %s", s->path,
-                                     strerror(-r));
-        uint8_t measured[CFS_DIGEST_SIZE];
-        r = cfs_verity_measure(t->fd, measured);
+        struct cfs_error e = {};
+        r = hash_fd(t->fd, size, found, &e);
         if (r < 0)
-                return cfs_error_set(err, r, "%s/objects: cannot measure fs-verity: %s", s->path,
-                                     strerror(-r));
-        if (memcmp(measured, digest, CFS_DIGEST_SIZE) != 0) {
-                char a[2 * CFS_DIGEST_SIZE + 1], b[2 * CFS_DIGEST_SIZE + 1];
-                digest_hex(digest, a);
-                digest_hex(measured, b);
-                return cfs_error_set(err, EBADMSG,
-                                     "%s/objects: the kernel measured the new object as %s, "
-                                     "expected %s",
-                                     s->path, b, a);
-        }
-        *ret_verity = true;
+                return cfs_error_set(err, r, "cannot read back a new object in %s: %s", s->path,
+                                     cfs_error_text(&e, r));
+        if (memcmp(found, digest, CFS_DIGEST_SIZE) != 0)
+                return digest_mismatch(err, "content changed since its digest was computed", digest,
+                                       found);
         return 0;
 }
 
-static int link_object(struct cfs_store *s, struct tmpobj *t, const char *name)
+/* Rename @from to @to in @dir_fd / @to_dir_fd unless @to exists: 0 done, -EEXIST
+ * exists (@from is left alone), -errno. Link + unlink where the file system has
+ * no RENAME_NOREPLACE. */
+static int rename_noreplace(int dir_fd, const char *from, int to_dir_fd, const char *to)
 {
-        char proc[64];
-        for (unsigned attempt = 0;; attempt++) {
-                int r;
-                if (t->name[0])
-                        r = linkat(s->objects_fd, t->name, s->objects_fd, name, 0);
-                else {
-                        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->fd);
-                        r = linkat(AT_FDCWD, proc, s->objects_fd, name, AT_SYMLINK_FOLLOW);
-                }
-                if (r == 0)
-                        return 0;
-                if (errno != ENOENT || attempt > 0)
-                        return -errno;
-                /* a store whose subdirectories are made lazily */
-                char sub[3] = {name[0], name[1], 0};
-                r = mkdirat_ok(s->objects_fd, sub);
-                if (r < 0)
-                        return r;
-        }
+        if (renameat2(dir_fd, from, to_dir_fd, to, RENAME_NOREPLACE) == 0)
+                return 0;
+        if (errno != EINVAL)
+                return -errno;
+        if (linkat(dir_fd, from, to_dir_fd, to, 0) < 0)
+                return -errno;
+        (void)unlinkat(dir_fd, from, 0);
+        return 0;
 }
 
-/* Steps 3-5 for a temp object holding content with @digest. */
-static int tmpobj_commit(struct cfs_store *s, struct tmpobj *t,
-                         const uint8_t digest[CFS_DIGEST_SIZE], enum cfs_store_added *ret_added,
-                         bool *ret_verity, struct cfs_error *err)
+/* Give the verified @t its staged name <64 hex>. 1 = staged, 0 = staged by
+ * another thread first (ours is dropped by the caller). */
+static int stage_link(struct cfs_store *s, struct tmpobj *t, const uint8_t digest[CFS_DIGEST_SIZE],
+                      struct cfs_error *err)
 {
-        char name[66];
-        bool verity;
-        int r;
+        char hex[HEX_LEN + 1];
 
-        cfs_store_object_name(digest, name);
-        if (fsync(t->fd) < 0)
-                return cfs_error_set(err, errno, "%s/objects: cannot write a new object: %s",
-                                     s->path, strerror(errno));
-        r = enable_verity(s, t, digest, &verity, err);
+        digest_hex(digest, hex);
+        pthread_rwlock_rdlock(&s->commit_lock);
+        int r = rename_noreplace(s->staging_fd, t->name, s->staging_fd, hex);
+        pthread_rwlock_unlock(&s->commit_lock);
+        if (r == -EEXIST)
+                return 0;
+        if (r < 0)
+                return cfs_error_set(err, r, "%s/objects/%s/%s: %s", s->path, s->staging_name, hex,
+                                     strerror(-r));
+        t->name[0] = 0; /* it has its name now */
+        return 1;
+}
+
+/* Steps 2-5 for content of @fd with @digest; @before is @fd's state when the digest
+ * was computed (or when we started, if the caller brought the digest). */
+static int add_object(struct cfs_store *s, int fd, uint64_t size, const struct stat *before,
+                      const uint8_t digest[CFS_DIGEST_SIZE], enum cfs_store_added *ret_added,
+                      bool *ret_verity, struct cfs_error *err)
+{
+        bool verity = false;
+        struct tmpobj t = {.fd = -1};
+
+        int r = find_object(s, digest, size, &verity, err);
         if (r < 0)
                 return r;
-        r = link_object(s, t, name);
-        if (r == -EEXIST) {
-                /* another writer linked the same object first: deduplicated */
-                r = object_exists(s, name, &verity);
-                if (r < 0)
-                        return cfs_error_set(err, r, "%s/objects/%s: %s", s->path, name,
-                                             strerror(-r));
+        if (r > 0) {
                 *ret_added = CFS_STORE_EXISTED;
                 *ret_verity = verity;
                 return 0;
         }
+        r = staging_get(s, err);
         if (r < 0)
-                return cfs_error_set(err, r, "%s/objects/%s: %s", s->path, name, strerror(-r));
+                return r;
+        r = tmpobj_open(s, &t, err);
+        if (r < 0)
+                return r;
+        r = copy_source(s, &t, fd, size, before, err);
+        if (r >= 0)
+                r = verify_copy(s, &t, size, digest, &verity, err);
+        if (r >= 0)
+                r = stage_link(s, &t, digest, err);
+        tmpobj_discard(s, &t);
+        if (r < 0)
+                return r;
         *ret_added = CFS_STORE_ADDED;
+        if (r == 0) { /* another thread staged it first: that copy's state counts */
+                char hex[HEX_LEN + 1];
+                digest_hex(digest, hex);
+                *ret_added = CFS_STORE_EXISTED;
+                r = lookup(s, s->staging_fd, hex, size, &verity, err);
+                if (r < 0)
+                        return r;
+        }
         *ret_verity = verity;
         return 0;
 }
@@ -444,71 +747,157 @@ int cfs_store_add_fd(struct cfs_store *s, int fd, uint64_t size,
                      const uint8_t digest[CFS_DIGEST_SIZE], enum cfs_store_added *ret_added,
                      bool *ret_verity, struct cfs_error *err)
 {
-        char name[66], what[128];
-        uint8_t found[CFS_DIGEST_SIZE];
-        bool verity = false;
-        struct tmpobj t;
-
-        cfs_store_object_name(digest, name);
-        int r = object_exists(s, name, &verity);
-        if (r < 0)
-                return cfs_error_set(err, r, "%s/objects/%s: %s", s->path, name, strerror(-r));
-        if (r > 0) {
-                *ret_added = CFS_STORE_EXISTED;
-                *ret_verity = verity;
-                return 0;
-        }
-        r = tmpobj_open(s, &t, err);
-        if (r < 0)
-                return r;
-        snprintf(what, sizeof(what), "object store %s", s->path);
-        r = copy_and_hash(fd, t.fd, size, found, what, err);
-        if (r >= 0 && memcmp(found, digest, CFS_DIGEST_SIZE) != 0) {
-                char a[2 * CFS_DIGEST_SIZE + 1], b[2 * CFS_DIGEST_SIZE + 1];
-                digest_hex(digest, a);
-                digest_hex(found, b);
-                r = cfs_error_set(err, EBADMSG,
-                                  "content changed since its digest was computed: expected "
-                                  "digest %s, found %s",
-                                  a, b);
-        }
-        if (r >= 0)
-                r = tmpobj_commit(s, &t, digest, ret_added, ret_verity, err);
-        tmpobj_discard(s, &t);
-        return r;
+        struct stat before;
+        if (fstat(fd, &before) < 0)
+                return cfs_error_set(err, errno, "%s", strerror(errno));
+        return add_object(s, fd, size, &before, digest, ret_added, ret_verity, err);
 }
 
 int cfs_store_add_fd_hashing(struct cfs_store *s, int fd, uint64_t size,
                              uint8_t ret_digest[CFS_DIGEST_SIZE], enum cfs_store_added *ret_added,
                              bool *ret_verity, struct cfs_error *err)
 {
-        char name[66], what[128];
         uint8_t digest[CFS_DIGEST_SIZE];
-        bool verity = false;
-        struct tmpobj t;
+        struct stat before;
 
-        int r = tmpobj_open(s, &t, err);
+        if (fstat(fd, &before) < 0)
+                return cfs_error_set(err, errno, "%s", strerror(errno));
+        int r = hash_fd(fd, size, digest, err);
         if (r < 0)
                 return r;
-        snprintf(what, sizeof(what), "object store %s", s->path);
-        r = copy_and_hash(fd, t.fd, size, digest, what, err);
+        if (s->after_hash)
+                s->after_hash(fd, s->hook_userdata);
+        r = add_object(s, fd, size, &before, digest, ret_added, ret_verity, err);
         if (r < 0)
+                return r;
+        memcpy(ret_digest, digest, CFS_DIGEST_SIZE);
+        return 0;
+}
+
+/* Names of the objects staged now (64 hex), in *ret (one array, NUL-separated). */
+static int list_staged(struct cfs_store *s, char **ret, size_t *ret_n)
+{
+        int dfd = fcntl(s->staging_fd, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0)
+                return -errno;
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                int r = -errno;
+                close(dfd);
+                return r;
+        }
+        rewinddir(d);
+        char *names = NULL;
+        size_t n = 0, alloc = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (!is_staged_name(de->d_name))
+                        continue;
+                if ((n + 1) * (HEX_LEN + 1) > alloc) {
+                        size_t a = alloc ? 2 * alloc : 64 * (HEX_LEN + 1);
+                        char *p = realloc(names, a);
+                        if (!p) {
+                                free(names);
+                                closedir(d);
+                                return -ENOMEM;
+                        }
+                        names = p;
+                        alloc = a;
+                }
+                memcpy(names + n * (HEX_LEN + 1), de->d_name, HEX_LEN + 1);
+                n++;
+        }
+        closedir(d);
+        *ret = names;
+        *ret_n = n;
+        return 0;
+}
+
+/* rename staged/<hex> -> ab/<62 hex>; an existing object wins. */
+static int publish(struct cfs_store *s, const char *hex, const char *name, bool *made_subdir)
+{
+        for (unsigned attempt = 0;; attempt++) {
+                int r = rename_noreplace(s->staging_fd, hex, s->objects_fd, name);
+                if (r == -EEXIST) {
+                        (void)unlinkat(s->staging_fd, hex, 0);
+                        return 0;
+                }
+                if (r != -ENOENT || attempt > 0)
+                        return r;
+                /* a store whose subdirectories are made lazily */
+                char sub[3] = {name[0], name[1], 0};
+                r = mkdirat_ok(s->objects_fd, sub);
+                if (r < 0)
+                        return r;
+                *made_subdir = true;
+        }
+}
+
+static int fsync_dir(int dir_fd, const char *name)
+{
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) < 0)
+                return -errno;
+        return 0;
+}
+
+int cfs_store_commit(struct cfs_store *s, struct cfs_error *err)
+{
+        _cleanup_free_ char *names = NULL;
+        bool touched[256] = {}, made_subdir = false;
+        size_t n = 0;
+        int r = 0;
+
+        pthread_rwlock_wrlock(&s->commit_lock);
+        pthread_mutex_lock(&s->staging_lock);
+        bool staging = s->staging_fd >= 0;
+        pthread_mutex_unlock(&s->staging_lock);
+        if (!staging)
                 goto out;
-        cfs_store_object_name(digest, name);
-        r = object_exists(s, name, &verity);
+        r = list_staged(s, &names, &n);
         if (r < 0) {
-                r = cfs_error_set(err, r, "%s/objects/%s: %s", s->path, name, strerror(-r));
+                r = cfs_error_set(err, r, "%s/objects/%s: %s", s->path, s->staging_name,
+                                  strerror(-r));
                 goto out;
         }
-        if (r > 0) {
-                *ret_added = CFS_STORE_EXISTED;
-                *ret_verity = verity;
-                r = 0;
-        } else
-                r = tmpobj_commit(s, &t, digest, ret_added, ret_verity, err);
-        if (r >= 0)
-                memcpy(ret_digest, digest, CFS_DIGEST_SIZE);
+        if (n == 0)
+                goto out;
+        /* the data and inodes of every staged object are durable before any gets its name */
+        if (syncfs(s->staging_fd) < 0) {
+                r = cfs_error_set(err, errno, "%s: cannot sync the object store: %s", s->path,
+                                  strerror(errno));
+                goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const char *hex = names + i * (HEX_LEN + 1);
+                char name[66];
+                staged_to_object_name(hex, name);
+                r = publish(s, hex, name, &made_subdir);
+                if (r < 0) {
+                        r = cfs_error_set(err, r, "%s/objects/%s: %s", s->path, name, strerror(-r));
+                        goto out;
+                }
+                unsigned hi = (unsigned)(strchr(hexdigits, hex[0]) - hexdigits);
+                unsigned lo = (unsigned)(strchr(hexdigits, hex[1]) - hexdigits);
+                touched[hi * 16 + lo] = true;
+        }
+        /* the renames are durable: fsync each directory that got a name (on
+         * ext4/xfs the first one commits the journal, the others find nothing) */
+        for (unsigned i = 0; i < 256; i++) {
+                if (!touched[i])
+                        continue;
+                char sub[3] = {hexdigits[i >> 4], hexdigits[i & 15], 0};
+                r = fsync_dir(s->objects_fd, sub);
+                if (r < 0) {
+                        r = cfs_error_set(err, r, "%s/objects/%s: cannot sync: %s", s->path, sub,
+                                          strerror(-r));
+                        goto out;
+                }
+        }
+        if (made_subdir && fsync(s->objects_fd) < 0)
+                r = cfs_error_set(err, errno, "%s/objects: cannot sync: %s", s->path,
+                                  strerror(errno));
 out:
-        tmpobj_discard(s, &t);
+        pthread_rwlock_unlock(&s->commit_lock);
         return r;
 }

@@ -2,16 +2,19 @@
 /*
  * store.h - the content-addressed object store: STORE/objects/ab/<62 hex>, named
  * by the fs-verity sha256 digest of the content (the layout composefs, ostree and
- * bootc use). Objects are added atomically (temp file, fsync, link), deduplicated,
- * and get fs-verity enabled where the file system supports it. Host.
+ * bootc use). Objects are added atomically, deduplicated, and get fs-verity
+ * enabled where the file system supports it. Host.
  *
  * An object never exists under its name with content other than the content the
- * name is the digest of: it is written to an anonymous temp file inside
- * STORE/objects, its digest is computed from the bytes written, it is fsync'ed,
- * fs-verity is enabled (and the kernel's measurement compared) where supported,
- * and only then it is linked into place. Another writer linking the same object
- * first (EEXIST) is deduplication, not an error. All functions taking a store
- * are safe to call from several threads at once.
+ * name is the digest of, and never before it is durable. A new object is copied
+ * into a staging directory of this store handle (STORE/objects/.staging-<random>),
+ * verified (the kernel's fs-verity measurement, or a second hash of the copy
+ * where the file system has no fs-verity) and linked there under its digest;
+ * cfs_store_commit() syncs the file system once and renames every staged object
+ * into objects/ab/. Objects that are already in the store are found by name and
+ * size, and nothing is written for them. A staging directory left by a crashed
+ * run is removed by the next cfs_store_open(). All functions taking a store are
+ * safe to call from several threads at once.
  */
 #pragma once
 
@@ -27,9 +30,11 @@ struct cfs_store;
  * Open (and with @create, make) a store at @path. With @create the directory,
  * objects/ and all 256 objects/xx/ subdirectories are created up front; a store
  * made by another tool that creates them lazily works too (missing
- * subdirectories are created when needed).
+ * subdirectories are created when needed). Staging directories of crashed runs
+ * (objects/.staging-*, not locked by a live process) are removed, best effort.
  */
 int cfs_store_open(const char *path, bool create, struct cfs_store **ret, struct cfs_error *err);
+/* Close the store; objects staged since the last cfs_store_commit() are dropped. */
 void cfs_store_free(struct cfs_store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct cfs_store *, cfs_store_free);
 
@@ -37,15 +42,17 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct cfs_store *, cfs_store_free);
 void cfs_store_object_name(const uint8_t digest[CFS_DIGEST_SIZE], char name[66]);
 
 enum cfs_store_added {
-        CFS_STORE_EXISTED = 0, /* already there (deduplicated) */
-        CFS_STORE_ADDED = 1,   /* copied in */
+        CFS_STORE_EXISTED = 0, /* already there, or staged already (deduplicated) */
+        CFS_STORE_ADDED = 1,   /* copied in (staged: visible after cfs_store_commit()) */
 };
 
 /*
  * Add the content of @fd (read from offset 0, @size bytes) whose fs-verity digest
- * is @digest. The copy is verified against @digest before it is linked in: a
- * file that changed since its digest was computed gives -EBADMSG with both
- * digests in @err; a file that is not @size bytes long gives -EIO.
+ * is @digest. If the object exists (a regular file of @size bytes under its
+ * name, or staged by this handle) nothing is read or written. Otherwise the
+ * copy is verified against @digest before it is staged: content that is not
+ * what @digest says gives -EBADMSG with both digests in @err; a file that is not
+ * @size bytes long, or that changes while it is copied, gives -EIO.
  * *ret_verity tells whether the object has fs-verity enabled (false where the
  * file system does not support it). Thread-safe.
  */
@@ -54,16 +61,32 @@ int cfs_store_add_fd(struct cfs_store *s, int fd, uint64_t size,
                      bool *ret_verity, struct cfs_error *err);
 
 /*
- * Like cfs_store_add_fd() for content whose digest is not known yet: the file
- * is copied and its fs-verity digest computed in the same pass over the data
- * (one read, one sha256 pass), returned in @ret_digest, and the object is named
- * by it; if the object exists already the copy is dropped. The object holds
- * exactly the bytes that were hashed. -EIO when @fd does not have @size bytes.
+ * Like cfs_store_add_fd() for content whose digest is not known yet: @fd is
+ * hashed first (read only), the digest returned in @ret_digest; an object that
+ * exists costs nothing more. A new one is copied (copy_file_range) and must
+ * come from an unchanged source: same inode, size, mtime and ctime before
+ * hashing and after copying, exactly @size bytes copied; otherwise -EIO "changed
+ * between hashing and copying". The copy is verified like cfs_store_add_fd()'s.
  * (The directory scanner uses this: it learns digests only by reading files.)
  */
 int cfs_store_add_fd_hashing(struct cfs_store *s, int fd, uint64_t size,
                              uint8_t ret_digest[CFS_DIGEST_SIZE], enum cfs_store_added *ret_added,
                              bool *ret_verity, struct cfs_error *err);
 
-/* Flush the store's file system (syncfs), making every link made so far durable. */
+/*
+ * Make every object staged so far durable and visible under its name: one
+ * syncfs(), a rename per object into objects/ab/ (an object that appeared there
+ * meanwhile, e.g. from another process, wins: the staged copy is dropped), then
+ * an fsync of each objects/ab/ directory touched. Adds that returned before
+ * the call are committed by it; adds running at the same time wait or go to the
+ * next commit. On failure the objects not renamed yet stay staged.
+ */
+int cfs_store_commit(struct cfs_store *s, struct cfs_error *err);
+
+/* Flush the store's file system (syncfs). */
 int cfs_store_sync(struct cfs_store *s, struct cfs_error *err);
+
+/* For tests only: called by cfs_store_add_fd_hashing() with the source fd after
+ * hashing it and before copying it (to change the source in between). */
+void cfs_store_set_test_hook(struct cfs_store *s, void (*after_hash)(int fd, void *userdata),
+                             void *userdata);

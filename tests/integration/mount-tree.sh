@@ -39,7 +39,7 @@ while IFS= read -r -d '' obj; do
   nobj=$((nobj + 1))
 done < <(find "$tmp/store/objects" -type f -print0)
 [ "$nobj" -gt 0 ] || fail "no objects in the store"
-[ -z "$(find "$tmp/store" -name '.cfsroot-tmp*' -o -name '*.tmp')" ] || fail "temp files left in the store"
+[ -z "$(find "$tmp/store" -name '.cfsroot-tmp*' -o -name '*.tmp' -o -name '.staging-*')" ] || fail "temp files or staging directories left in the store"
 echo "store: $nobj objects, all named by their digest"
 
 # Same input -> same bytes, whatever the thread count; the store is deduplicated.

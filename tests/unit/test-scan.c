@@ -488,6 +488,19 @@ static void on_progress(const struct cfs_scan_progress *p, void *userdata)
         s->last = *p;
 }
 
+/* Files inside objects/.staging-* directories (with @dirs: plus the directories). */
+static unsigned count_staged(const char *store, bool dirs)
+{
+        _cleanup_free_ char *cmd = pathf("find '%s/objects' -path '*/.staging-*' %s | wc -l", store,
+                                         dirs ? "" : "-type f");
+        FILE *f = popen(cmd, "r");
+        unsigned n = 999;
+        assert_non_null(f);
+        assert_int_equal(fscanf(f, "%u", &n), 1);
+        pclose(f);
+        return n;
+}
+
 static void test_store_and_progress(void **state)
 {
         (void)state;
@@ -532,12 +545,25 @@ static void test_store_and_progress(void **state)
         assert_int_equal(seen.last.bytes_total, 35000);
         size_t l1;
         _cleanup_free_ void *i1 = image(t, &l1);
-        cfs_tree_free(t);
 
-        /* again: everything is found, the image is the same as without a store */
+        /* committed by the scan: every object visible, nothing staged */
+        assert_int_equal(count_staged(store_path, false), 0);
+
+        /* again: everything is found, nothing written (the objects keep their
+         * inode and times), the image is the same as without a store */
+        struct stat before, after;
+        _cleanup_free_ char *obj0 = pathf("%s/objects/%s", store_path, get(t, "f0")->payload);
+        assert_int_equal(stat(obj0, &before), 0);
+        cfs_tree_free(t);
+        usleep(20000);
         t = scan(src, &o, &res);
         assert_int_equal(res.objects_added, 0);
         assert_int_equal(res.objects_existed, 4);
+        assert_int_equal(stat(obj0, &after), 0);
+        assert_int_equal(before.st_ino, after.st_ino);
+        assert_int_equal(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
+        assert_int_equal(before.st_ctim.tv_nsec, after.st_ctim.tv_nsec);
+        assert_int_equal(count_staged(store_path, false), 0);
         cfs_tree_free(t);
         t = scan(src, NULL, &res);
         assert_int_equal(res.objects_added, 0);
@@ -547,6 +573,48 @@ static void test_store_and_progress(void **state)
         assert_memory_equal(i1, i2, l1);
         cfs_tree_free(t);
         cfs_store_free(store);
+        assert_int_equal(count_staged(store_path, true), 0);
+        rm_rf(dir);
+}
+
+/* A file that changes after it was hashed, before it is copied into the store
+ * (store test hook): the scan fails naming it; nothing new gets a name. */
+static void touch_source(int fd, void *userdata)
+{
+        char proc[64];
+        (void)userdata;
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        int w = open(proc, O_WRONLY | O_CLOEXEC);
+        assert_true(w >= 0);
+        assert_int_equal(pwrite(w, "changed", 7, 0), 7);
+        close(w);
+}
+
+static void test_store_source_changed(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *dir = make_tmpdir(), *src = pathf("%s/src", dir),
+                            *store_path = pathf("%s/store", dir);
+        struct cfs_store *store = NULL;
+        struct cfs_tree *t = NULL;
+        struct cfs_error err = {};
+        uint8_t data[20000];
+
+        assert_int_equal(mkdir(src, 0755), 0);
+        sub(src, "d");
+        memset(data, 'q', sizeof(data));
+        put(src, "d/victim", data, sizeof(data), 0644);
+        assert_int_equal(cfs_store_open(store_path, true, &store, NULL), 0);
+        cfs_store_set_test_hook(store, touch_source, NULL);
+        struct cfs_scan_options o = {.store = store, .threads = 2};
+        assert_int_equal(cfs_scan_dir(src, &o, &t, NULL, &err), -EIO);
+        assert_null(t);
+        assert_string_equal(err.message, "d/victim: file changed between hashing and copying it "
+                                         "into the object store");
+        cfs_store_free(store);
+        _cleanup_free_ char *cmd = pathf("test -z \"$(find '%s/objects' -type f)\"", store_path);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(count_staged(store_path, true), 0);
         rm_rf(dir);
 }
 
@@ -636,6 +704,7 @@ int main(void)
             cmocka_unit_test(test_determinism),
             cmocka_unit_test(test_weird_names),
             cmocka_unit_test(test_store_and_progress),
+            cmocka_unit_test(test_store_source_changed),
             cmocka_unit_test(test_bad_roots),
             cmocka_unit_test(test_unreadable),
         };

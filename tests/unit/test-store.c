@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -98,7 +99,24 @@ static uint8_t *pattern(size_t len, unsigned seed)
         return b;
 }
 
-/* Count regular files under objects/ (objects) and names starting with ".cfsroot-tmp". */
+/* Count the entries inside the staging directory objects/@staging. */
+static unsigned count_staged(const char *objects, const char *staging)
+{
+        char path[4400];
+        unsigned n = 0;
+        snprintf(path, sizeof(path), "%s/%s", objects, staging);
+        DIR *d = opendir(path);
+        assert_non_null(d);
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                        n++;
+        closedir(d);
+        return n;
+}
+
+/* Count regular files under objects/xx/ (objects) and anything temporary: files
+ * in objects/.staging-*, names starting with ".cfsroot-tmp" or ".tmp". */
 static void count_store(const char *store, unsigned *objects, unsigned *temps)
 {
         char path[4096];
@@ -108,8 +126,11 @@ static void count_store(const char *store, unsigned *objects, unsigned *temps)
         assert_non_null(d);
         struct dirent *de;
         while ((de = readdir(d))) {
-                if (strncmp(de->d_name, ".cfsroot-tmp", 12) == 0)
+                if (strncmp(de->d_name, ".cfsroot-tmp", 12) == 0 ||
+                    strncmp(de->d_name, ".tmp", 4) == 0)
                         (*temps)++;
+                if (strncmp(de->d_name, ".staging-", 9) == 0)
+                        *temps += count_staged(path, de->d_name);
                 if (de->d_name[0] == '.' || strlen(de->d_name) != 2)
                         continue;
                 char sub[4200];
@@ -129,6 +150,21 @@ static void count_store(const char *store, unsigned *objects, unsigned *temps)
                 closedir(s);
         }
         closedir(d);
+}
+
+/* Number of objects/.staging-* directories. */
+static unsigned count_staging_dirs(const char *store)
+{
+        char path[4096];
+        unsigned n = 0;
+        snprintf(path, sizeof(path), "%s/objects", store);
+        DIR *d = opendir(path);
+        assert_non_null(d);
+        struct dirent *de;
+        while ((de = readdir(d)))
+                n += strncmp(de->d_name, ".staging-", 9) == 0;
+        closedir(d);
+        return n;
 }
 
 static void assert_object(const char *store, const uint8_t digest[CFS_DIGEST_SIZE],
@@ -228,6 +264,7 @@ static void test_add_and_dedupe(void **state)
                 assert_int_equal(cfs_store_add_fd(s, fd, sizes[i], d, &added, &verity, &err), 0);
                 assert_int_equal(added, CFS_STORE_ADDED);
                 assert_false(verity); /* no fs-verity in the host kernel */
+                assert_int_equal(cfs_store_commit(s, &err), 0);
                 assert_object(store, d, c, sizes[i]);
                 /* the same content again: found, not copied */
                 assert_int_equal(cfs_store_add_fd(s, fd, sizes[i], d, &added, &verity, &err), 0);
@@ -275,6 +312,7 @@ static void test_add_hashing(void **state)
         assert_int_equal(cfs_store_add_fd_hashing(s, fd, 1 << 20, d, &added, &verity, &err), 0);
         assert_memory_equal(d, want, CFS_DIGEST_SIZE);
         assert_int_equal(added, CFS_STORE_ADDED);
+        assert_int_equal(cfs_store_commit(s, &err), 0);
         assert_object(store, d, c, 1 << 20);
         memset(d, 0, sizeof(d));
         assert_int_equal(cfs_store_add_fd_hashing(s, fd, 1 << 20, d, &added, &verity, &err), 0);
@@ -395,6 +433,7 @@ static void test_lazy_subdirs(void **state)
         int fd = make_file(dir, "src", c, 777);
         assert_int_equal(cfs_store_add_fd(s, fd, 777, d, &added, &verity, NULL), 0);
         assert_int_equal(added, CFS_STORE_ADDED);
+        assert_int_equal(cfs_store_commit(s, NULL), 0);
         assert_object(store, d, c, 777);
         close(fd);
         free(c);
@@ -459,12 +498,366 @@ static void test_concurrent_writers(void **state)
                 }
                 assert_int_equal(n_added, 1);
                 pthread_barrier_destroy(&barrier);
+                assert_int_equal(cfs_store_commit(s, NULL), 0);
                 assert_object(store, want, c, len);
                 free(c);
         }
         count_store(store, &objects, &temps);
         assert_int_equal(objects, 20);
         assert_int_equal(temps, 0);
+        cfs_store_free(s);
+        rm_rf(dir);
+        free(dir);
+}
+
+static void stat_object(const char *store, const uint8_t digest[CFS_DIGEST_SIZE], struct stat *st)
+{
+        char name[66], path[4400];
+        cfs_store_object_name(digest, name);
+        snprintf(path, sizeof(path), "%s/objects/%s", store, name);
+        assert_int_equal(stat(path, st), 0);
+}
+
+static bool object_visible(const char *store, const uint8_t digest[CFS_DIGEST_SIZE])
+{
+        char name[66], path[4400];
+        struct stat st;
+        cfs_store_object_name(digest, name);
+        snprintf(path, sizeof(path), "%s/objects/%s", store, name);
+        return stat(path, &st) == 0;
+}
+
+/* An object that is in the store already costs no write: its inode and times stay,
+ * no staging directory is even made; the same goes for a new handle. */
+static void test_existing_no_write(void **state)
+{
+        (void)state;
+        char *dir = make_tmpdir(), store[4200], sub[4300];
+        struct cfs_store *s = NULL;
+        struct cfs_error err = {};
+        enum cfs_store_added added;
+        bool verity;
+        uint8_t d[CFS_DIGEST_SIZE], d2[CFS_DIGEST_SIZE];
+        struct stat before, after, sub_before, sub_after;
+
+        snprintf(store, sizeof(store), "%s/store", dir);
+        assert_int_equal(cfs_store_open(store, true, &s, &err), 0);
+        uint8_t *c = pattern(100000, 21);
+        int fd = make_file(dir, "src", c, 100000);
+        assert_int_equal(cfs_store_add_fd_hashing(s, fd, 100000, d, &added, &verity, &err), 0);
+        assert_int_equal(added, CFS_STORE_ADDED);
+        assert_int_equal(cfs_store_commit(s, &err), 0);
+        cfs_store_free(s);
+        assert_int_equal(count_staging_dirs(store), 0);
+        stat_object(store, d, &before);
+        snprintf(sub, sizeof(sub), "%s/objects/%02x", store, d[0]);
+        assert_int_equal(stat(sub, &sub_before), 0);
+
+        usleep(20000); /* a write now would show in the times */
+        assert_int_equal(cfs_store_open(store, true, &s, &err), 0);
+        /* no file may grow at all now (EFBIG): a copy would fail */
+        struct rlimit old, lim;
+        signal(SIGXFSZ, SIG_IGN);
+        assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+        lim = old;
+        lim.rlim_cur = 0;
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+        int r1 = 0, r2 = 0;
+        enum cfs_store_added a1 = CFS_STORE_ADDED, a2 = CFS_STORE_ADDED;
+        for (int i = 0; i < 2; i++) {
+                r1 |= cfs_store_add_fd_hashing(s, fd, 100000, d2, &a1, &verity, &err);
+                r2 |= cfs_store_add_fd(s, fd, 100000, d, &a2, &verity, &err);
+        }
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+        assert_int_equal(r1, 0);
+        assert_int_equal(r2, 0);
+        assert_int_equal(a1, CFS_STORE_EXISTED);
+        assert_int_equal(a2, CFS_STORE_EXISTED);
+        assert_memory_equal(d, d2, CFS_DIGEST_SIZE);
+        assert_int_equal(count_staging_dirs(store), 0);
+        assert_int_equal(cfs_store_commit(s, &err), 0);
+        stat_object(store, d, &after);
+        assert_int_equal(before.st_ino, after.st_ino);
+        assert_int_equal(before.st_nlink, after.st_nlink);
+        assert_int_equal(before.st_mtim.tv_sec, after.st_mtim.tv_sec);
+        assert_int_equal(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
+        assert_int_equal(before.st_ctim.tv_nsec, after.st_ctim.tv_nsec);
+        assert_int_equal(stat(sub, &sub_after), 0);
+        assert_int_equal(sub_before.st_mtim.tv_nsec, sub_after.st_mtim.tv_nsec);
+        cfs_store_free(s);
+        assert_int_equal(count_staging_dirs(store), 0);
+        close(fd);
+        free(c);
+        rm_rf(dir);
+        free(dir);
+}
+
+/* New objects are staged: not under objects/ab/ before cfs_store_commit(); the same
+ * content again in the same run is deduplicated against the staged copy; the
+ * commit makes them visible and empties the staging directory; a handle freed
+ * without a commit leaves nothing. */
+static void test_staged_until_commit(void **state)
+{
+        (void)state;
+        char *dir = make_tmpdir(), store[4200];
+        struct cfs_store *s = NULL;
+        struct cfs_error err = {};
+        enum cfs_store_added added;
+        bool verity;
+        uint8_t d[CFS_DIGEST_SIZE], d2[CFS_DIGEST_SIZE];
+        unsigned objects, temps;
+
+        snprintf(store, sizeof(store), "%s/store", dir);
+        assert_int_equal(cfs_store_open(store, true, &s, &err), 0);
+        uint8_t *c = pattern(70000, 22);
+        int fd = make_file(dir, "a", c, 70000);
+        int fd2 = make_file(dir, "b", c, 70000); /* same content, other file */
+        assert_int_equal(cfs_store_add_fd_hashing(s, fd, 70000, d, &added, &verity, &err), 0);
+        assert_int_equal(added, CFS_STORE_ADDED);
+        assert_false(object_visible(store, d));
+        assert_int_equal(count_staging_dirs(store), 1);
+        count_store(store, &objects, &temps);
+        assert_int_equal(objects, 0);
+        assert_int_equal(temps, 1); /* the staged copy */
+        assert_int_equal(cfs_store_add_fd_hashing(s, fd2, 70000, d2, &added, &verity, &err), 0);
+        assert_int_equal(added, CFS_STORE_EXISTED);
+        assert_memory_equal(d, d2, CFS_DIGEST_SIZE);
+        count_store(store, &objects, &temps);
+        assert_int_equal(temps, 1); /* not copied twice */
+
+        assert_int_equal(cfs_store_commit(s, &err), 0);
+        assert_object(store, d, c, 70000);
+        count_store(store, &objects, &temps);
+        assert_int_equal(objects, 1);
+        assert_int_equal(temps, 0);
+        assert_int_equal(cfs_store_commit(s, &err), 0); /* nothing to do: fine */
+        cfs_store_free(s);
+        assert_int_equal(count_staging_dirs(store), 0);
+
+        /* staged, then the handle is freed without a commit: no object, nothing left */
+        uint8_t *c2 = pattern(70000, 23), d3[CFS_DIGEST_SIZE];
+        int fd3 = make_file(dir, "c", c2, 70000);
+        assert_int_equal(cfs_store_open(store, true, &s, &err), 0);
+        assert_int_equal(cfs_store_add_fd_hashing(s, fd3, 70000, d3, &added, &verity, &err), 0);
+        assert_int_equal(added, CFS_STORE_ADDED);
+        cfs_store_free(s);
+        assert_false(object_visible(store, d3));
+        assert_int_equal(count_staging_dirs(store), 0);
+        count_store(store, &objects, &temps);
+        assert_int_equal(objects, 1);
+        close(fd);
+        close(fd2);
+        close(fd3);
+        free(c);
+        free(c2);
+        rm_rf(dir);
+        free(dir);
+}
+
+/* Two handles (two runs) stage the same object; the second commit finds it
+ * published by the first: deduplicated, not an error, nothing left behind. */
+static void test_commit_race(void **state)
+{
+        (void)state;
+        char *dir = make_tmpdir(), store[4200];
+        struct cfs_store *a = NULL, *b = NULL;
+        struct cfs_error err = {};
+        enum cfs_store_added added;
+        bool verity;
+        uint8_t d[CFS_DIGEST_SIZE];
+        unsigned objects, temps;
+
+        snprintf(store, sizeof(store), "%s/store", dir);
+        assert_int_equal(cfs_store_open(store, true, &a, &err), 0);
+        assert_int_equal(cfs_store_open(store, true, &b, &err), 0);
+        uint8_t *c = pattern(9000, 24);
+        int fd = make_file(dir, "src", c, 9000);
+        assert_int_equal(cfs_store_add_fd_hashing(a, fd, 9000, d, &added, &verity, &err), 0);
+        assert_int_equal(added, CFS_STORE_ADDED);
+        assert_int_equal(cfs_store_add_fd_hashing(b, fd, 9000, d, &added, &verity, &err), 0);
+        assert_int_equal(added, CFS_STORE_ADDED);
+        assert_int_equal(count_staging_dirs(store), 2);
+        assert_int_equal(cfs_store_commit(b, &err), 0);
+        assert_int_equal(cfs_store_commit(a, &err), 0);
+        assert_object(store, d, c, 9000);
+        count_store(store, &objects, &temps);
+        assert_int_equal(objects, 1);
+        assert_int_equal(temps, 0);
+        cfs_store_free(a);
+        cfs_store_free(b);
+        assert_int_equal(count_staging_dirs(store), 0);
+        close(fd);
+        free(c);
+        rm_rf(dir);
+        free(dir);
+}
+
+/* A run that dies before its commit leaves its staging directory (with staged
+ * copies) but no object; the next cfs_store_open() removes it, and leaves the
+ * staging directory of a live handle alone. */
+static void test_crashed_staging_removed(void **state)
+{
+        (void)state;
+        char *dir = make_tmpdir(), store[4200];
+        struct cfs_store *live = NULL, *s = NULL;
+        struct cfs_error err = {};
+        enum cfs_store_added added;
+        bool verity;
+        uint8_t d[CFS_DIGEST_SIZE], dl[CFS_DIGEST_SIZE];
+        unsigned objects, temps;
+
+        snprintf(store, sizeof(store), "%s/store", dir);
+        assert_int_equal(cfs_store_open(store, true, &s, &err), 0);
+        cfs_store_free(s);
+        uint8_t *c = pattern(50000, 25), *cl = pattern(50000, 26);
+        int fd = make_file(dir, "src", c, 50000), fdl = make_file(dir, "live", cl, 50000);
+
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct cfs_store *cs = NULL;
+                if (cfs_store_open(store, false, &cs, NULL) < 0 ||
+                    cfs_store_add_fd_hashing(cs, fd, 50000, d, &added, &verity, NULL) < 0)
+                        _exit(1);
+                _exit(0); /* "crash": no commit, no free */
+        }
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_int_equal(count_staging_dirs(store), 1);
+        count_store(store, &objects, &temps);
+        assert_int_equal(objects, 0);
+        assert_int_equal(temps, 1);
+
+        /* a live run's staging directory survives other opens */
+        assert_int_equal(cfs_store_open(store, false, &live, &err),
+                         0); /* removes the crashed one */
+        assert_int_equal(count_staging_dirs(store), 0);
+        assert_int_equal(cfs_store_add_fd_hashing(live, fdl, 50000, dl, &added, &verity, &err), 0);
+        assert_int_equal(count_staging_dirs(store), 1);
+        assert_int_equal(cfs_store_open(store, false, &s, &err), 0);
+        assert_int_equal(count_staging_dirs(store), 1);
+        cfs_store_free(s);
+        assert_int_equal(cfs_store_commit(live, &err), 0);
+        assert_object(store, dl, cl, 50000);
+        cfs_store_free(live);
+        count_store(store, &objects, &temps);
+        assert_int_equal(objects, 1);
+        assert_int_equal(temps, 0);
+        assert_int_equal(count_staging_dirs(store), 0);
+        close(fd);
+        close(fdl);
+        free(c);
+        free(cl);
+        rm_rf(dir);
+        free(dir);
+}
+
+/* The source changes after it was hashed and before it is copied (test hook):
+ * an error that says so, no object, nothing staged. */
+enum change { CHANGE_CONTENT, CHANGE_TRUNCATE, CHANGE_APPEND, CHANGE_TOUCH };
+
+static void change_source(int fd, void *userdata)
+{
+        enum change how = *(enum change *)userdata;
+        char proc[64];
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        int w = open(proc, O_WRONLY | O_CLOEXEC);
+        assert_true(w >= 0);
+        switch (how) {
+        case CHANGE_CONTENT: /* same size, other bytes */
+                assert_int_equal(pwrite(w, "XYZ", 3, 100), 3);
+                break;
+        case CHANGE_TRUNCATE:
+                assert_int_equal(ftruncate(w, 1000), 0);
+                break;
+        case CHANGE_APPEND:
+                assert_int_equal(pwrite(w, "more", 4, 30000), 4);
+                break;
+        case CHANGE_TOUCH: { /* content as it was, but written to: refused too */
+                struct timespec ts[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+                assert_int_equal(futimens(w, ts), 0);
+                break;
+        }
+        }
+        close(w);
+}
+
+static void test_source_changed_after_hash(void **state)
+{
+        (void)state;
+        char *dir = make_tmpdir(), store[4200];
+        struct cfs_store *s = NULL;
+        enum cfs_store_added added;
+        bool verity;
+        uint8_t d[CFS_DIGEST_SIZE];
+        unsigned objects, temps;
+        const struct {
+                enum change how;
+                const char *msg;
+        } cases[] = {
+            {CHANGE_CONTENT, "changed between hashing and copying"},
+            {CHANGE_TRUNCATE, "shorter than its size 30000"},
+            {CHANGE_APPEND, "longer than its size 30000"},
+            {CHANGE_TOUCH, "changed between hashing and copying"},
+        };
+
+        snprintf(store, sizeof(store), "%s/store", dir);
+        assert_int_equal(cfs_store_open(store, true, &s, NULL), 0);
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct cfs_error err = {};
+                uint8_t *c = pattern(30000, 30 + (unsigned)i);
+                int fd = make_file(dir, "src", c, 30000);
+                enum change how = cases[i].how;
+                cfs_store_set_test_hook(s, change_source, &how);
+                assert_int_equal(cfs_store_add_fd_hashing(s, fd, 30000, d, &added, &verity, &err),
+                                 -EIO);
+                if (!strstr(err.message, cases[i].msg))
+                        fail_msg("case %zu: '%s'", i, err.message);
+                cfs_store_set_test_hook(s, NULL, NULL);
+                count_store(store, &objects, &temps);
+                assert_int_equal(objects, 0);
+                assert_int_equal(temps, 0);
+                close(fd);
+                free(c);
+        }
+        assert_int_equal(cfs_store_commit(s, NULL), 0);
+        count_store(store, &objects, &temps);
+        assert_int_equal(objects, 0);
+        cfs_store_free(s);
+        rm_rf(dir);
+        free(dir);
+}
+
+/* A name taken by something that is not the object (wrong size, a directory):
+ * an error naming it, not a silent reuse. */
+static void test_damaged_object(void **state)
+{
+        (void)state;
+        char *dir = make_tmpdir(), store[4200], path[4400], name[66];
+        struct cfs_store *s = NULL;
+        struct cfs_error err = {};
+        enum cfs_store_added added;
+        bool verity;
+        uint8_t d[CFS_DIGEST_SIZE];
+
+        snprintf(store, sizeof(store), "%s/store", dir);
+        assert_int_equal(cfs_store_open(store, true, &s, NULL), 0);
+        uint8_t *c = pattern(8000, 40);
+        ref_digest(c, 8000, d);
+        cfs_store_object_name(d, name);
+        snprintf(path, sizeof(path), "%s/objects/%s", store, name);
+        int bad = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644); /* cut short */
+        assert_true(bad >= 0);
+        assert_int_equal(write(bad, c, 4000), 4000);
+        close(bad);
+        int fd = make_file(dir, "src", c, 8000);
+        assert_int_equal(cfs_store_add_fd_hashing(s, fd, 8000, d, &added, &verity, &err), -EEXIST);
+        assert_non_null(strstr(err.message, "damaged"));
+        assert_non_null(strstr(err.message, path + strlen(store) + 9));
+        close(fd);
+        free(c);
         cfs_store_free(s);
         rm_rf(dir);
         free(dir);
@@ -481,6 +874,12 @@ int main(void)
             cmocka_unit_test(test_failed_write_leaves_nothing),
             cmocka_unit_test(test_lazy_subdirs),
             cmocka_unit_test(test_concurrent_writers),
+            cmocka_unit_test(test_existing_no_write),
+            cmocka_unit_test(test_staged_until_commit),
+            cmocka_unit_test(test_commit_race),
+            cmocka_unit_test(test_crashed_staging_removed),
+            cmocka_unit_test(test_source_changed_after_hash),
+            cmocka_unit_test(test_damaged_object),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
