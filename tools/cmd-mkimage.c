@@ -50,7 +50,8 @@ static void mkimage_usage(FILE *f)
                    "  --print-digest     print the image's fs-verity digest on stdout\n"
                    "  --min-version N    lowest composefs format version (default 0)\n"
                    "  --max-version N    highest composefs format version (default 1)\n"
-                   "  --threads N        hashing threads (default: all CPUs)\n"
+                   "  --threads N        hashing threads (default: one per CPU, two per CPU\n"
+                   "                     with --store)\n"
                    "  --json             print a JSON summary on stdout\n"
                    "  -q, --quiet        no summary on stderr\n"
                    "  -h, --help         show this help\n");
@@ -227,7 +228,11 @@ static int load_tree(const struct mkimage_args *a, struct cfs_tree **ret,
         };
         r = cfs_scan_dir(a->source, &so, ret, result, &err);
         progress_done();
-        if (r < 0)
+        /* an error about SRC itself names it already */
+        size_t len = strlen(a->source);
+        if (r < 0 && strncmp(err.message, a->source, len) == 0 && err.message[len] == ':')
+                log_error("cannot scan %s", cfs_error_text(&err, r));
+        else if (r < 0)
                 log_cfs_error(r, &err, "cannot scan %s", a->source);
         return r;
 }
