@@ -9,6 +9,7 @@ pkgs=(
   libfsverity-dev fsverity libcmocka-dev libssl-dev libxxhash-dev libsystemd-dev
   erofs-utils e2fsprogs util-linux attr gzip python3 xxd
   qemu-system-x86 qemu-utils busybox-static cpio kmod xz-utils  # VM tests (tests/vm)
+  debootstrap zstd  # Tier B VM tests and the demo guest (tests/vm-system)
   libtss2-dev libtss2-tcti-swtpm0 swtpm swtpm-tools tpm2-tools  # TPM (lib/tpm.c, tests/tpm)
   shellcheck dracut-core systemd  # generator, units and dracut module tests (tests/generator)
 )
