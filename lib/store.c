@@ -411,25 +411,26 @@ static int hash_fd(int fd, uint64_t size, uint8_t digest[CFS_DIGEST_SIZE], struc
 
 /* ---- lookup ---- */
 
-/* Is there a regular file @name of @size bytes under @dir_fd? 1 yes, 0 no; a
- * wrong type or size is an error (a damaged store is not silently reused).
- * Its fs-verity state in *ret_verity. */
-static int lookup(struct cfs_store *s, int dir_fd, const char *name, uint64_t size,
+/* Is there a regular file @name of @size bytes under @dir_fd (objects/, or the
+ * staging directory if @staging)? 1 yes, 0 no; a wrong type or size is an error
+ * (a damaged store is not silently reused). Its fs-verity state in *ret_verity. */
+static int lookup(struct cfs_store *s, int dir_fd, bool staging, const char *name, uint64_t size,
                   bool *ret_verity, struct cfs_error *err)
 {
+        const char *sub = staging ? s->staging_name : "", *slash = staging ? "/" : "";
         struct statx stx;
         if (statx(dir_fd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
                   STATX_TYPE | STATX_SIZE, &stx) < 0) {
                 if (errno == ENOENT)
                         return 0;
-                return cfs_error_set(err, errno, "%s/objects/%s: %s", s->path, name,
+                return cfs_error_set(err, errno, "%s/objects/%s%s%s: %s", s->path, sub, slash, name,
                                      strerror(errno));
         }
         if (!S_ISREG(stx.stx_mode) || stx.stx_size != size)
                 return cfs_error_set(err, EEXIST,
-                                     "%s/objects/%s exists but is not a regular file of %llu "
+                                     "%s/objects/%s%s%s exists but is not a regular file of %llu "
                                      "bytes: the object store is damaged",
-                                     s->path, name, (unsigned long long)size);
+                                     s->path, sub, slash, name, (unsigned long long)size);
         *ret_verity = false;
         if (stx.stx_attributes_mask & STATX_ATTR_VERITY)
                 *ret_verity = stx.stx_attributes & STATX_ATTR_VERITY;
@@ -447,7 +448,7 @@ static int find_object(struct cfs_store *s, const uint8_t digest[CFS_DIGEST_SIZE
 {
         char name[66], hex[HEX_LEN + 1];
         cfs_store_object_name(digest, name);
-        int r = lookup(s, s->objects_fd, name, size, ret_verity, err);
+        int r = lookup(s, s->objects_fd, false, name, size, ret_verity, err);
         if (r != 0)
                 return r;
         pthread_mutex_lock(&s->staging_lock);
@@ -456,7 +457,7 @@ static int find_object(struct cfs_store *s, const uint8_t digest[CFS_DIGEST_SIZE
         if (staging_fd < 0)
                 return 0;
         digest_hex(digest, hex);
-        return lookup(s, staging_fd, hex, size, ret_verity, err);
+        return lookup(s, staging_fd, true, hex, size, ret_verity, err);
 }
 
 /* ---- temp objects (in the staging directory) ---- */
@@ -733,7 +734,7 @@ static int add_object(struct cfs_store *s, int fd, uint64_t size, const struct s
                 char hex[HEX_LEN + 1];
                 digest_hex(digest, hex);
                 *ret_added = CFS_STORE_EXISTED;
-                r = lookup(s, s->staging_fd, hex, size, &verity, err);
+                r = lookup(s, s->staging_fd, true, hex, size, &verity, err);
                 if (r < 0)
                         return r;
         }

@@ -863,6 +863,38 @@ static void test_damaged_object(void **state)
         free(dir);
 }
 
+/* A source on another file system (tmpfs /dev/shm -> the store's): copy_file_range
+ * says EXDEV and the copy falls back to read/write; the object is the same. */
+static void test_copy_from_other_fs(void **state)
+{
+        (void)state;
+        char *dir = make_tmpdir(), store[4200], shm[] = "/dev/shm/test-store.XXXXXX";
+        struct cfs_store *s = NULL;
+        struct cfs_error err = {};
+        enum cfs_store_added added;
+        bool verity;
+        uint8_t d[CFS_DIGEST_SIZE], want[CFS_DIGEST_SIZE];
+
+        assert_non_null(mkdtemp(shm));
+        snprintf(store, sizeof(store), "%s/store", dir);
+        assert_int_equal(cfs_store_open(store, true, &s, &err), 0);
+        const size_t len = 3 * 128 * 1024 + 17; /* several buffers, a partial one */
+        uint8_t *c = pattern(len, 50);
+        ref_digest(c, len, want);
+        int fd = make_file(shm, "src", c, len);
+        assert_int_equal(cfs_store_add_fd_hashing(s, fd, len, d, &added, &verity, &err), 0);
+        assert_memory_equal(d, want, CFS_DIGEST_SIZE);
+        assert_int_equal(added, CFS_STORE_ADDED);
+        assert_int_equal(cfs_store_commit(s, &err), 0);
+        assert_object(store, d, c, len);
+        close(fd);
+        free(c);
+        cfs_store_free(s);
+        rm_rf(shm);
+        rm_rf(dir);
+        free(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -880,6 +912,7 @@ int main(void)
             cmocka_unit_test(test_crashed_staging_removed),
             cmocka_unit_test(test_source_changed_after_hash),
             cmocka_unit_test(test_damaged_object),
+            cmocka_unit_test(test_copy_from_other_fs),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
