@@ -298,11 +298,11 @@ if want dump; then
                                 "${mkc[@]}" --from-file "$d" "$scratch/mkc.img"
                         if [ -n "${size_ours[$n]}" ] && [ -n "$last_isize" ]; then
                                 if cmp -s "$scratch/ours.img" "$scratch/mkc.img"; then
-                                        verdict PASS "dump $n image byte-identical to mkcomposefs $mkc_version"
+                                        verdict PASS "dump-$n: image byte-identical to mkcomposefs --from-file $mkc_version"
                                 elif [ "${size_ours[$n]}" -le "$last_isize" ]; then
-                                        verdict PASS "dump $n image ${size_ours[$n]} <= mkcomposefs $last_isize bytes (NOT byte-identical)"
+                                        verdict PASS "dump-$n: image ${size_ours[$n]} <= mkcomposefs $last_isize bytes (NOT byte-identical)"
                                 else
-                                        verdict MISS "dump $n image ${size_ours[$n]} > mkcomposefs $last_isize bytes"
+                                        verdict MISS "dump-$n: image ${size_ours[$n]} > mkcomposefs $last_isize bytes"
                                 fi
                         fi
                 fi
@@ -359,7 +359,7 @@ tree_case() {
                         "${mkc[@]}" "$dir" "$scratch/mkc.img"
                 if [ -n "$ours_size" ] && [ -n "$last_isize" ]; then
                         if cmp -s "$scratch/ours.img" "$scratch/mkc.img"; then
-                                verdict PASS "$case tree image byte-identical to mkcomposefs DIR"
+                                verdict PASS "$2: image byte-identical to mkcomposefs DIR"
                         elif [ "$ours_size" -le "$last_isize" ]; then
                                 local why="NOT byte-identical"
                                 "$cfsroot" dump "$scratch/ours.img" >"$scratch/ours.dump" &&
@@ -367,9 +367,9 @@ tree_case() {
                                         python3 "$here/same-but-hardlinks.py" "$scratch/ours.dump" \
                                                 "$scratch/mkc.dump" &&
                                         why="differs only in hard links, which mkcomposefs DIR does not keep"
-                                verdict PASS "$case tree image $ours_size <= mkcomposefs $last_isize bytes ($why)"
+                                verdict PASS "$2: image $ours_size <= mkcomposefs DIR $last_isize bytes ($why)"
                         else
-                                verdict MISS "$case tree image $ours_size > mkcomposefs $last_isize bytes"
+                                verdict MISS "$2: image $ours_size > mkcomposefs DIR $last_isize bytes"
                         fi
                 fi
         fi
