@@ -204,7 +204,7 @@ meson install -C "$build" --no-rebuild --quiet --destdir "$dest" >/dev/null ||
 # shellcheck disable=SC2046 # one file per word
 gkey=$(vm_hash "$(basename "$base")" "$key/cfsroot-dev.crt.pem" $(find "$dest" -type f | LC_ALL=C sort) \
         "$(cd "$dest" && find . | LC_ALL=C sort)" "$0" "$VMSYS_DIR/guest-report.sh" \
-        "$VMSYS_DIR/provision.guest.sh" "$VMSYS_DIR/verity-enable.c" "$VMSYS_DIR/lib.sh")
+        "$VMSYS_DIR/provision.guest.sh" "$VMSYS_DIR/verity-enable.c")
 out=$VMSYS_CACHE/guest-$gkey
 vm_locked vmsys-guest build_if_missing "$base" "$dest" "$key" "$out"
 touch "$out"
