@@ -27,6 +27,7 @@ PACKAGES=(systemd systemd-sysv dracut udev kmod util-linux
 KERNEL_PACKAGE=linux-image-cloud-amd64
 
 vm_require debootstrap:debootstrap zstd:zstd tar:tar
+[ "$(id -u)" -eq 0 ] || vm_die "needs root (debootstrap, chroot, mount namespaces)"
 
 build() {
         local mirror=$1 out=$2 root t0=$SECONDS

@@ -26,6 +26,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 vm_require mkfs.ext4:e2fsprogs meson:meson zstd:zstd unshare:util-linux chroot:coreutils
+[ "$(id -u)" -eq 0 ] || vm_die "needs root (debootstrap, chroot, mount namespaces)"
 
 [ $# -eq 1 ] || vm_die "usage: build-guest.sh BUILD_DIR"
 build=$(readlink -f "$1")
