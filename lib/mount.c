@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "macros.h"
@@ -179,10 +181,43 @@ static int overlay_layers(int fs_fd, const char *meta, const char *data, bool *l
         return set_string(fs_fd, "overlay", "lowerdir", both, err);
 }
 
+int cfs_mount_scratch_attach(int mnt_fd, char path[64], struct cfs_error *err)
+{
+        if (mkdir(CFS_MOUNT_SCRATCH_DIR, 0700) < 0 && errno != EEXIST)
+                return cfs_error_set(err, errno, "cannot create %s: %m", CFS_MOUNT_SCRATCH_DIR);
+        snprintf(path, 64, "%s/layer.XXXXXX", CFS_MOUNT_SCRATCH_DIR);
+        if (!mkdtemp(path)) {
+                path[0] = '\0';
+                return cfs_error_set(err, errno, "cannot create a directory in %s: %m",
+                                     CFS_MOUNT_SCRATCH_DIR);
+        }
+        if (move_mount(mnt_fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+                int e = errno;
+                (void)rmdir(path);
+                path[0] = '\0';
+                return cfs_error_set(err, e, "cannot attach a layer at %s: %s", path, strerror(e));
+        }
+        return 0;
+}
+
+void cfs_mount_scratch_release(const char *path)
+{
+        if (!path || !path[0])
+                return;
+        (void)umount2(path, MNT_DETACH);
+        (void)rmdir(path);
+}
+
+static void scratch_releasep(char (*path)[64])
+{
+        cfs_mount_scratch_release(*path);
+}
+
 int cfs_mount_overlay(int meta_mnt_fd, int store_fd, const struct cfs_mount_options *opts,
                       int *ret_mnt_fd, struct cfs_error *err)
 {
-        char meta[64], data[64];
+        char data[64];
+        _cleanup_(scratch_releasep) char meta[64] = "";
         bool legacy = false;
         int r;
 
@@ -191,7 +226,9 @@ int cfs_mount_overlay(int meta_mnt_fd, int store_fd, const struct cfs_mount_opti
                 return cfs_error_set(err, errno,
                                      "the kernel has no overlayfs (fsopen overlay: %m); load the "
                                      "overlay module");
-        fd_path(meta_mnt_fd, meta);
+        /* the EROFS layer must be attached somewhere while the overlay is made */
+        if ((r = cfs_mount_scratch_attach(meta_mnt_fd, meta, err)) < 0)
+                return r;
         fd_path(store_fd, data);
         if ((r = overlay_layers(fs_fd, meta, data, &legacy, err)) < 0 ||
             (r = set_string(fs_fd, "overlay", "metacopy", "on", err)) < 0 ||

@@ -9,9 +9,10 @@
  * layer and the object store as a data-only layer (lowerdir+= / datadir+=,
  * kernel >= 6.8; on 6.6-6.7 the same mount is spelled lowerdir=META::DATA),
  * with metacopy=on, redirect_dir=on and, unless the caller explicitly asks for
- * the insecure mode, verity=require. All mounts are created detached (fsmount)
- * and only attached by the caller with cfs_mount_move(), so a failure never
- * leaves anything mounted.
+ * the insecure mode, verity=require. All mounts are returned detached (fsmount)
+ * and only attached by the caller with cfs_mount_attach(), so a failure never
+ * leaves anything mounted (layers are attached below CFS_MOUNT_SCRATCH_DIR only
+ * while the overlay is created, see cfs_mount_scratch_attach()).
  */
 #pragma once
 
@@ -43,3 +44,15 @@ int cfs_mount_overlay(int meta_mnt_fd, int store_fd, const struct cfs_mount_opti
 
 /* Attach the detached mount @mnt_fd at @target (move_mount). */
 int cfs_mount_attach(int mnt_fd, const char *target, struct cfs_error *err);
+
+/*
+ * Linux 6.12 (and other kernels before 6.15) refuse overlay layers that are
+ * detached mounts ("failed to clone lowerpath"). Such a layer is attached for
+ * the moment the overlay is created at a fresh private directory below
+ * CFS_MOUNT_SCRATCH_DIR (written to @path), and taken away again afterwards
+ * with cfs_mount_scratch_release() (lazy unmount, rmdir; the overlay keeps
+ * its own reference to the layer).
+ */
+#define CFS_MOUNT_SCRATCH_DIR "/run/cfsroot"
+int cfs_mount_scratch_attach(int mnt_fd, char path[64], struct cfs_error *err);
+void cfs_mount_scratch_release(const char *path);

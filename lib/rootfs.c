@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "macros.h"
+#include "mount.h"
 #include "rootfs.h"
 
 /* mkdir -p of @path (relative, no leading '/') below @dir_fd; returns an O_PATH fd of it. */
@@ -94,7 +95,16 @@ static int setup_etc(const char *newroot, const struct cfs_rootfs_options *o, st
                 _cleanup_close_ int tmp = detached_tmpfs("/etc", err);
                 if (tmp < 0)
                         return tmp;
-                return mount_etc_overlay(target, tmp, target, err);
+                /* overlay layers must not be detached mounts (Linux < 6.15) */
+                char where[64];
+                int r = cfs_mount_scratch_attach(tmp, where, err);
+                if (r < 0)
+                        return r;
+                _cleanup_close_ int state = open(where, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                r = state < 0 ? cfs_error_set(err, errno, "cannot open %s: %m", where)
+                              : mount_etc_overlay(target, state, target, err);
+                cfs_mount_scratch_release(where);
+                return r;
         }
         snprintf(path, sizeof(path), "%s/%s/etc", o->state_dir + (o->state_dir[0] == '/'),
                  o->deployment);

@@ -40,7 +40,8 @@ mkdir -p "$W/os"/{etc,var,sysroot,usr/bin,usr/lib,usr/share/doc}
 echo "cfsroot-test" >"$W/os/etc/hostname"
 printf 'ID=cfsroot-test\nVERSION_ID=1\n' >"$W/os/usr/lib/os-release"
 ln -s ../usr/lib/os-release "$W/os/etc/os-release"
-head -c 100000 /dev/urandom >"$W/os/usr/bin/payload"
+python3 -c 'import sys; sys.stdout.buffer.write(bytes(i * 7 % 251 for i in range(100000)))' \
+  >"$W/os/usr/bin/payload"
 seq 1 5000 >"$W/os/usr/share/doc/numbers"
 echo "small" >"$W/os/usr/share/doc/small"
 setfattr -n user.test -v hello "$W/os/usr/share/doc/small"
@@ -146,7 +147,6 @@ read -r off_inode off_xattr off_dir < <(python3 - "$W/image" <<'EOF'
 import struct, sys
 d = open(sys.argv[1], 'rb').read()
 root_nid = struct.unpack_from('<H', d, 1024 + 14)[0]
-xattr_blk = struct.unpack_from('<I', d, 1024 + 44)[0]
 ino = root_nid * 32
 fmt, icount = struct.unpack_from('<HH', d, ino)
 extended = fmt & 1
@@ -156,8 +156,10 @@ layout = (fmt >> 1) & 7
 # directory data: in its block (flat plain) or inline right after inode + xattrs
 xsize = 12 + (icount - 1) * 4 if icount else 0
 dir_off = blkaddr * 4096 if layout == 0 else ino + isize + xsize
-# xattr region: the shared xattr table, else the root's inline xattrs
-x_off = xattr_blk * 4096 if xattr_blk * 4096 < len(d) and xattr_blk else ino + isize + 12
+# xattr region: the entry user.test=hello of usr/share/doc/small (name_len 4,
+# prefix index 1 = "user.", value 5 bytes); its prefix index byte is flipped
+x_off = d.find(b"\x04\x01\x05\x00testhello")
+assert x_off > 0
 print(ino, x_off + 1, dir_off + 8)
 EOF
 )
@@ -201,6 +203,19 @@ run_setup "composefs=$digest" insecure
 umount -R "$W/sysroot"
 mount -o loop "$W/phys.img" "$W/sysroot"
 echo "ok: /etc changes survive a reboot of the same deployment"
+
+# Etc=transient, Var=transient: writable, nothing reaches the physical root
+policy transient "AllowObjectsWithoutVerity=yes" "[State]" "Etc=transient" "Var=transient"
+run_setup "composefs=$digest" transient
+[ "$rc" -eq 0 ] || { cat "$W/out"; fail "transient /etc and /var: exit $rc"; }
+echo transient >"$W/sysroot/etc/transient-file" || fail "transient /etc not writable"
+touch "$W/sysroot/var/transient-file" || fail "transient /var not writable"
+[ "$(findmnt -no FSTYPE "$W/sysroot/var")" = tmpfs ] || fail "/var is not a tmpfs"
+[ -z "$(find "$W/sysroot/sysroot/composefs/state" -name transient-file)" ] || fail "transient state reached the disk"
+umount -R "$W/sysroot"
+mount -o loop "$W/phys.img" "$W/sysroot"
+rm -f "$W/booted"
+echo "ok: Etc=transient, Var=transient"
 
 # --- 2. dry run and the secure policy -------------------------------------------
 rm -f "$W/booted"
