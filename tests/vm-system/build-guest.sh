@@ -116,8 +116,11 @@ make_initrd() {
                 mount --rbind /dev "$root/dev"
                 chroot "$root" dracut --quiet --force --no-hostonly --no-compress \
                         -m "$mods" --drivers "$drivers" /boot/initrd.img "$kver"
-        ' _ "$root" "$kver" "$DRACUT_MODULES" "$DRACUT_DRIVERS" ||
+        ' _ "$root" "$kver" "$DRACUT_MODULES" "$DRACUT_DRIVERS" >"$root.dracut.log" 2>&1 || {
+                cat "$root.dracut.log" >&2
                 vm_die "dracut failed in the chroot"
+        }
+        rm -f "$root.dracut.log"
         # the module must really be in it
         local list
         list=$(chroot "$root" lsinitrd /boot/initrd.img 2>/dev/null) || vm_die "lsinitrd failed"

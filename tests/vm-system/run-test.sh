@@ -56,7 +56,8 @@ problem() { problems+=("$*"); }
 has() { grep -aqF -- "$1" "$log"; }
 expect() { has "$1" || problem "no '$1' on the console"; }
 expect_not() { ! has "$1" || problem "'$1' on the console"; }
-marker() { grep -a "^$1" "$log" | head -n1 | sed "s/^$1 *//"; }
+# the first line starting with MARKER, without it ("" if there is none)
+marker() { { grep -a "^$1" "$log" || true; } | head -n1 | sed "s/^$1 *//"; }
 
 expect_booted() {
         expect "CFSROOT-VMSYS-BOOTED"
