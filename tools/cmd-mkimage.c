@@ -215,7 +215,8 @@ static int load_tree(const struct mkimage_args *a, struct cfs_tree **ret,
         if (a->store) {
                 r = cfs_store_open(a->store, true, &store, &err);
                 if (r < 0) {
-                        log_cfs_error(r, &err, "cannot open object store %s", a->store);
+                        /* the store's messages name its path */
+                        log_cfs_error(r, &err, "cannot open the object store");
                         return r;
                 }
         }

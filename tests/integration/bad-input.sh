@@ -43,7 +43,7 @@ expect "image on a full disk" "${rc:-99}" "$tmp/err" "$tmp/small/image.cfs" "No 
 out=$(unshare -m --propagation private bash -c '
   mkdir -p "$1/small" && mount -t tmpfs -o size=1m tmpfs "$1/small" || exit 99
   "$2" mkimage -q --store "$1/small/store" "$1/src" "$1/image2.cfs" 2>"$1/err"; echo "rc=$?"
-  echo "temps=$(find "$1/small" -name ".cfsroot-tmp*" | wc -l)"
+  echo "temps=$(find "$1/small" \( -name ".cfsroot-tmp*" -o -name ".staging-*" -o -name ".tmp-*" \) | wc -l)"
   # every object that exists is complete: its content has the digest it is named by
   bad=0
   while IFS= read -r -d "" o; do
