@@ -58,6 +58,7 @@ struct setup {
         struct cfs_sig_info sig;
         bool signed_ok, tpm_ok;
         struct cfs_object_check objects;
+        uint8_t *bytes; /* fs-verity image read into memory (see open_reader) */
 };
 
 static void setup_usage(FILE *f)
@@ -340,12 +341,39 @@ static int step_trust(struct setup *s)
         return check_rollback(s);
 }
 
+/*
+ * The reader's view of the image. A sealed memfd copy is mapped. An fs-verity
+ * file is read into memory instead: a block that fails verification gives EIO
+ * to read() but SIGBUS to a mapping, and setup-root must refuse with a message,
+ * not die.
+ */
+static int open_reader(struct setup *s, struct cfs_image **img, struct cfs_error *err)
+{
+        if (s->img.source != CFS_IMAGE_VERITY)
+                return cfs_image_open_fd(s->img.fd, img, err);
+        if (!s->bytes) {
+                s->bytes = malloc(s->img.size ? s->img.size : 1);
+                if (!s->bytes)
+                        return cfs_error_set(err, ENOMEM, "cannot hold the image in memory");
+                int r = cfs_pread_all(s->img.fd, s->bytes, s->img.size, 0);
+                if (r < 0) {
+                        free(s->bytes);
+                        s->bytes = NULL;
+                        return cfs_error_set(err, -r, "cannot read it: %s%s", strerror(-r),
+                                             r == -EIO ? " (its blocks do not match its fs-verity "
+                                                         "Merkle tree: modified on disk?)"
+                                                       : "");
+                }
+        }
+        return cfs_image_open_buffer(s->bytes, s->img.size, img, err);
+}
+
 /* Step 4: the image must be well-formed before the kernel parses it. */
 static int step_validate(struct setup *s)
 {
         struct cfs_error err = {};
         _cleanup_(cfs_image_closep) struct cfs_image *img = NULL;
-        int r = cfs_image_open_fd(s->img.fd, &img, &err);
+        int r = open_reader(s, &img, &err);
         if (r >= 0)
                 r = cfs_image_check(img, &err);
         if (r < 0)
@@ -380,7 +408,7 @@ static int step_objects(struct setup *s)
                 return r;
         _cleanup_(cfs_image_closep) struct cfs_image *img = NULL;
         _cleanup_(cfs_tree_freep) struct cfs_tree *tree = NULL;
-        r = cfs_image_open_fd(s->img.fd, &img, &err);
+        r = open_reader(s, &img, &err);
         if (r >= 0)
                 r = cfs_image_load(img, &tree, &err);
         if (r < 0)
@@ -510,5 +538,6 @@ out:
                 close(s.sysroot_fd);
         if (s.store_fd >= 0)
                 close(s.store_fd);
+        free(s.bytes);
         return r;
 }
