@@ -82,6 +82,27 @@ case $out in
 *) echo "FAIL: generator with the initrd's policy said: $out"; fail=1 ;;
 esac
 
+# no TPM in the policy: no TPM pieces in the initrd
+if [ -n "$(find "$root" -name 'libtss2-tcti-device.so*' -print -quit)" ]; then
+    echo "FAIL: TCTI device library installed although the policy does not use the TPM"; fail=1
+else
+    echo "ok   no TPM pieces without a TPM policy"
+fi
+# a policy with a [TPM] section: the TCTI library tpm2-tss loads at run time is there
+cp "$work/etc-cfsroot/policy.conf" "$work/policy.notpm"
+printf '[TPM]\nMeasurePCR=13\n' >> "$work/etc-cfsroot/policy.conf"
+rm -rf "$work/initrd.img" "$work/x"
+if ! build; then
+    echo "FAIL: dracut with a TPM policy failed:"; cat "$work/dracut.log"; exit 1
+fi
+(cd "$work" && mkdir x && cd x && cpio -id --quiet < ../initrd.img)
+if [ -n "$(find "$root" -name 'libtss2-tcti-device.so*' -print -quit)" ]; then
+    echo "ok   TPM policy: TCTI device library installed"
+else
+    echo "FAIL: TPM policy: libtss2-tcti-device missing from the initrd"; fail=1
+fi
+cp "$work/policy.notpm" "$work/etc-cfsroot/policy.conf"
+
 sed -i 's/^RequireSignature=yes/RequireSignature=perhaps/' "$work/etc-cfsroot/policy.conf"
 rm -f "$work/initrd.img"
 if build || [ -e "$work/initrd.img" ]; then
