@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,13 +49,20 @@ static void to_kmsg(int priority, const char *msg)
         close(fd);
 }
 
-static void emit(int priority, const char *message_id, const char *class_name, const char *msg)
+static void emit(int priority, const char *message_id, const char *class_name, const char *msg,
+                 bool console)
 {
-        if (journald_running())
+        bool journald = journald_running();
+        if (journald)
                 sd_journal_send("MESSAGE=cfsroot: %s", msg, "MESSAGE_ID=%s", message_id,
                                 "PRIORITY=%d", priority, "CFSROOT_RESULT=%s", class_name,
                                 "SYSLOG_IDENTIFIER=cfsroot", NULL);
-        else if (getenv("CFSROOT_NO_KMSG") == NULL)
+        /*
+         * Without journald, kmsg is the log. With it, a refusal still goes to
+         * kmsg as well: the kernel prints it on the console at once, while the
+         * journal's copy can be cut off by the poweroff that follows.
+         */
+        if ((!journald || console) && getenv("CFSROOT_NO_KMSG") == NULL)
                 to_kmsg(priority, msg);
 }
 
@@ -73,7 +81,7 @@ int refuse(enum cfs_refusal class, const char *fmt, ...)
                 }
         /* the console line an operator reads at 3 a.m. */
         log_error("REFUSING TO BOOT (%s): %s", name, msg);
-        emit(LOG_EMERG, id, name, msg);
+        emit(LOG_EMERG, id, name, msg, true);
         return (int)class;
 }
 
@@ -85,5 +93,5 @@ void report_booted(const char *fmt, ...)
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         log_info("cfsroot: %s", msg);
-        emit(LOG_NOTICE, BOOTED_MESSAGE_ID, "booted", msg);
+        emit(LOG_NOTICE, BOOTED_MESSAGE_ID, "booted", msg, false);
 }
