@@ -38,7 +38,7 @@ stage "build (clang libFuzzer, ASan+UBSan)"
 meson compile -C build-ci-fuzz
 secs=${CFSROOT_FUZZ_SECONDS:-30}
 for f in build-ci-fuzz/tests/fuzz/fuzz-*; do
-  [ -x "$f" ] || continue
+  [ -f "$f" ] && [ -x "$f" ] || continue
   name=$(basename "$f"); name=${name#fuzz-}
   stage "fuzz $name for ${secs}s"
   work=$(mktemp -d)
