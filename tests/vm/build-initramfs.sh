@@ -7,8 +7,11 @@
 #       (static), the modules libcrc32c erofs overlay loop virtio_blk of the
 #       guest kernel (decompressed .ko, loaded by /init in that order), the
 #       cfsroot binary and Debian's fsverity tool with the libraries ldd lists
-#       and the dynamic loader, /init (guest-init.sh) and /vm-lib.sh
-#       (guest-lib.sh). Cached in $CFSROOT_CACHE/vm/initramfs/base-<key>.cpio,
+#       and the dynamic loader, the tpm2-tss TCTI modules that are dlopen()ed
+#       and so not in ldd's list ($DLOPEN_LIBS, when cfsroot links
+#       libtss2-tctildr), /init (guest-init.sh) and /vm-lib.sh
+#       (guest-lib.sh). The TPM drivers (tpm_tis, tpm_crb) are built into the
+#       trixie cloud kernel, so no module is needed for them. Cached in $CFSROOT_CACHE/vm/initramfs/base-<key>.cpio,
 #       key = hash of every input (binaries, kernel release, scripts).
 #   build-initramfs.sh test BASE_CPIO STAGE_DIR OUT
 #       OUT = the base cpio followed by a small cpio of STAGE_DIR (the test's
@@ -17,6 +20,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 MODULES="libcrc32c erofs overlay loop virtio_blk"
+# dlopen()ed by libtss2-tctildr for Device=device:/dev/tpmrm0 (the TPM cases)
+DLOPEN_LIBS="libtss2-tcti-device.so.0"
 
 vm_require cpio:cpio busybox:busybox-static xz:xz-utils fsverity:fsverity ldd:libc-bin
 
@@ -26,6 +31,29 @@ copy_with_libs() {
         install -D -m 0755 "$bin" "$dest/usr/bin/$name"
         for lib in $(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
                 [ -e "$dest$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$dest$lib"
+        done
+}
+
+# The dlopen()ed libraries cfsroot needs, as paths on the host: each in the
+# directory of cfsroot's libtss2-tctildr (the loader searches it), nothing when
+# cfsroot does not link tpm2-tss.
+dlopen_libs() {
+        local dir lib
+        dir=$(ldd "$1" | awk '$1 ~ /^libtss2-tctildr\.so/ && $3 ~ /^\// { print $3 }')
+        [ -n "$dir" ] || return 0
+        dir=$(dirname "$dir")
+        for lib in $DLOPEN_LIBS; do
+                [ -e "$dir/$lib" ] || vm_die "$dir/$lib missing (cfsroot dlopen()s it): install libtss2-tcti-device0"
+                echo "$dir/$lib"
+        done
+}
+
+# Copy the shared library LIB (path as the loader finds it) and what ldd lists for it.
+copy_lib_with_libs() {
+        local lib=$1 dest=$2 dep
+        [ -e "$dest$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$dest$lib"
+        for dep in $(ldd "$lib" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+                [ -e "$dest$dep" ] || install -D -m 0755 "$(readlink -f "$dep")" "$dest$dep"
         done
 }
 
@@ -75,6 +103,9 @@ build_base() {
 
         copy_with_libs "$cfsroot" "$stage" cfsroot
         copy_with_libs "$(command -v fsverity)" "$stage" fsverity
+        for m in $(dlopen_libs "$cfsroot"); do
+                copy_lib_with_libs "$m" "$stage"
+        done
         install -m 0755 "$VM_DIR/guest-init.sh" "$stage/init"
         install -m 0644 "$VM_DIR/guest-lib.sh" "$stage/vm-lib.sh"
         echo "$kver" >"$stage/etc/vm-kernel-release"
@@ -99,10 +130,14 @@ base() {
         [ -x "$cfsroot" ] || vm_die "$cfsroot: not an executable"
         [ -f "$kdir/kver" ] || vm_die "$kdir: not a kernel from fetch-kernel.sh"
         mkdir -p "$VM_CACHE/initramfs"
-        # the libraries too: a rebuilt libc or libcrypto makes a new base
-        # shellcheck disable=SC2046 # one library path per word
+        # the libraries too (the dlopen()ed ones and theirs): a rebuilt libc or
+        # libcrypto makes a new base
+        local dl
+        dl=$(dlopen_libs "$cfsroot")
+        # shellcheck disable=SC2046,SC2086 # one library path per word
         key=$(vm_hash "$cfsroot" "$(command -v fsverity)" "$(command -v busybox)" \
-                $(ldd "$cfsroot" "$(command -v fsverity)" | awk '$3 ~ /^\// { print $3 }' | sort -u) \
+                $(ldd "$cfsroot" "$(command -v fsverity)" $dl | awk '$3 ~ /^\// { print $3 }' | sort -u) \
+                $dl "$DLOPEN_LIBS" \
                 "$(cat "$kdir/kver")" "$MODULES" \
                 "$VM_DIR/guest-init.sh" "$VM_DIR/guest-lib.sh" "$VM_DIR/build-initramfs.sh")
         out=$VM_CACHE/initramfs/base-$key.cpio

@@ -4,7 +4,7 @@
 # verdict from the serial console (host side).
 #
 #   run-qemu.sh [--timeout SECONDS] [--disk IMG] [--append ARGS] [--log FILE]
-#               KERNEL INITRD
+#               [--tpm DIR] KERNEL INITRD
 #
 # The guest's /init (guest-init.sh) prints "CFSROOT-VM-RESULT: PASS" or
 # "CFSROOT-VM-RESULT: FAIL ..." and powers off. Exit 0 only when the PASS line
@@ -13,25 +13,29 @@
 # `timeout` (default 120 s, CFSROOT_VM_TIMEOUT overrides): /dev/kvm is not
 # usable on these machines (TCG only, see /work/shared/VM-TESTING.md).
 # CFSROOT_VM_VERBOSE=1 prints the serial log on success too.
+# --tpm DIR: a TPM 2.0 for the guest (tpm-tis): swtpm runs with its state in
+# DIR (a fresh, empty directory: a new TPM) and is stopped after the boot; its
+# log is DIR/swtpm.log.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 vm_require qemu-system-x86_64:qemu-system-x86 timeout:coreutils
 
 tmo=${CFSROOT_VM_TIMEOUT:-120}
-disk="" append="" log=""
+disk="" append="" log="" tpm=""
 while [ $# -gt 0 ]; do
         case $1 in
         --timeout) tmo=$2; shift 2 ;;
         --disk) disk=$2; shift 2 ;;
         --append) append=$2; shift 2 ;;
         --log) log=$2; shift 2 ;;
+        --tpm) tpm=$2; shift 2 ;;
         --) shift; break ;;
         -*) vm_die "unknown option $1" ;;
         *) break ;;
         esac
 done
-[ $# -eq 2 ] || vm_die "usage: run-qemu.sh [--timeout S] [--disk IMG] [--append ARGS] [--log FILE] KERNEL INITRD"
+[ $# -eq 2 ] || vm_die "usage: run-qemu.sh [--timeout S] [--disk IMG] [--append ARGS] [--log FILE] [--tpm DIR] KERNEL INITRD"
 kernel=$1 initrd=$2
 if [ -z "$log" ]; then
         log=$(mktemp "${TMPDIR:-/tmp}/cfsroot-vm-serial.XXXXXX")
@@ -52,11 +56,42 @@ if [ -n "$disk" ]; then
         args+=(-drive "file=$disk,if=virtio,format=raw,cache=unsafe")
 fi
 
+swtpm_pid=""
+stop_swtpm() {
+        if [ -n "$swtpm_pid" ]; then
+                kill "$swtpm_pid" 2>/dev/null || true
+                wait "$swtpm_pid" 2>/dev/null || true
+                swtpm_pid=""
+        fi
+}
+if [ -n "$tpm" ]; then
+        vm_require swtpm:swtpm
+        mkdir -p "$tpm"
+        rm -f "$tpm/sock"
+        # qemu initialises the TPM through the control channel at reset (no
+        # --flags startup-clear); --terminate: swtpm ends with qemu's connection
+        swtpm socket --tpm2 --tpmstate dir="$tpm" --ctrl type=unixio,path="$tpm/sock" \
+                --terminate --log file="$tpm/swtpm.log" </dev/null >>"$tpm/swtpm.log" 2>&1 &
+        swtpm_pid=$!
+        trap stop_swtpm EXIT
+        i=0
+        while [ ! -S "$tpm/sock" ]; do
+                kill -0 "$swtpm_pid" 2>/dev/null || vm_die "swtpm exited: $(cat "$tpm/swtpm.log")"
+                [ $i -lt 100 ] || vm_die "swtpm made no socket $tpm/sock in 10 s"
+                sleep 0.1
+                i=$((i + 1))
+        done
+        # shellcheck disable=SC2054 # the commas are in qemu option values
+        args+=(-chardev "socket,id=chrtpm,path=$tpm/sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
+                -device tpm-tis,tpmdev=tpm0)
+fi
+
 start=$(date +%s%N)
 set +e
 timeout --kill-after=10 "$tmo" qemu-system-x86_64 "${args[@]}" </dev/null >"$log.qemu" 2>&1
 rc=$?
 set -e
+stop_swtpm
 ms=$((($(date +%s%N) - start) / 1000000))
 secs=$((ms / 1000)).$(printf %03d $((ms % 1000)))
 
@@ -82,6 +117,10 @@ if [ -n "$why" ]; then
         if [ -s "$log.qemu" ]; then
                 echo "===== qemu output =====" >&2
                 cat "$log.qemu" >&2
+        fi
+        if [ -n "$tpm" ] && [ -s "$tpm/swtpm.log" ]; then
+                echo "===== swtpm log =====" >&2
+                cat "$tpm/swtpm.log" >&2
         fi
         echo "===== VM FAILED: $why (${secs}s wall) =====" >&2
         exit 1

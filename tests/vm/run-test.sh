@@ -11,6 +11,8 @@
 #                  files for the guest's root: test.env, etc/cfsroot/...), and
 #                  may set APPEND (extra kernel command line). $CFSROOT is the
 #                  cfsroot binary under test, $WORK a scratch directory.
+#                  CASE_TPM=1 (set in CASE.sh or prepare()) gives the guest a
+#                  fresh swtpm TPM 2.0 (tpm-tis; state in $WORK/tpm).
 #   CASE.guest.sh  guest part (busybox sh), runs as /test.sh after /init has
 #                  loaded the modules and mounted the disk on /sysroot.
 # Steps: fetch the kernel (cached), build the base initramfs (cached), prepare,
@@ -43,6 +45,7 @@ WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/cfsroot-vm-$CASE.XXXXXX")
 DISK=$WORK/disk
 STAGE=$WORK/stage
 APPEND=""
+CASE_TPM=0
 mkdir -p "$DISK" "$STAGE"
 export WORK DISK STAGE
 vm_log "$CASE: kernel $(cat "$kdir/kver"), base $(basename "$base"), work $WORK ($(lap))"
@@ -53,6 +56,10 @@ prepare
 install -m 0755 "$VM_DIR/cases/$CASE.guest.sh" "$STAGE/test.sh"
 
 disk_args=()
+tpm_args=()
+if [ "$CASE_TPM" = 1 ]; then
+        tpm_args=(--tpm "$WORK/tpm")
+fi
 if [ -n "$(ls -A "$DISK")" ]; then
         "$VM_DIR/make-disk.sh" "$DISK" "$WORK/disk.img"
         disk_args=(--disk "$WORK/disk.img")
@@ -60,7 +67,7 @@ fi
 "$VM_DIR/build-initramfs.sh" test "$base" "$STAGE" "$WORK/initrd.cpio"
 vm_log "$CASE: prepared ($(lap)), booting"
 
-if "$VM_DIR/run-qemu.sh" --timeout "$tmo" --log "$WORK/serial.log" "${disk_args[@]}" \
+if "$VM_DIR/run-qemu.sh" --timeout "$tmo" --log "$WORK/serial.log" "${disk_args[@]}" "${tpm_args[@]}" \
         --append "$APPEND" "$kdir/vmlinuz" "$WORK/initrd.cpio"; then
         vm_log "$CASE: PASS ($(lap) in all)"
         rm -rf "$WORK"
