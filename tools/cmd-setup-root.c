@@ -239,9 +239,9 @@ static int check_tpm(struct setup *s)
                                    s->signed_ok ? s->sig.key_id : NULL, s->sig.meta.generation,
                                    NULL, &err);
         if (r < 0)
-                return refuse(CFS_REFUSE_TPM, "image %s/%s (digest %s), TPM policy %s/%s: %s",
-                              s->sysroot, s->image, s->hex, s->sysroot, blob,
-                              cfs_error_text(&err, r));
+                /* the library's message names the blob */
+                return refuse(CFS_REFUSE_TPM, "image %s/%s (digest %s): %s", s->sysroot, s->image,
+                              s->hex, cfs_error_text(&err, r));
         s->tpm_ok = true;
         return 0;
 }
