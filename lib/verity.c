@@ -29,7 +29,8 @@
 struct fd_reader {
         int fd;
         uint8_t *buf;
-        size_t fill, pos;
+        size_t buf_size, fill, pos;
+        uint64_t left; /* bytes still to read (UINT64_MAX: until EOF) */
 };
 
 static int fd_reader_read(void *opaque, void *dst, size_t count)
@@ -39,7 +40,11 @@ static int fd_reader_read(void *opaque, void *dst, size_t count)
 
         while (count > 0) {
                 if (rd->pos == rd->fill) {
-                        ssize_t n = read(rd->fd, rd->buf, READ_BUFFER_SIZE);
+                        /* never read past a known size: nothing to read twice */
+                        size_t want = (size_t)CFS_MIN((uint64_t)rd->buf_size, rd->left);
+                        if (want == 0)
+                                return -EIO;
+                        ssize_t n = read(rd->fd, rd->buf, want);
                         if (n < 0) {
                                 if (errno == EINTR)
                                         continue;
@@ -49,6 +54,8 @@ static int fd_reader_read(void *opaque, void *dst, size_t count)
                                 return -EIO; /* file shrank under us */
                         rd->fill = (size_t)n;
                         rd->pos = 0;
+                        if (rd->left != UINT64_MAX)
+                                rd->left -= (uint64_t)n;
                 }
                 size_t k = CFS_MIN(count, rd->fill - rd->pos);
                 memcpy(out, rd->buf + rd->pos, k);
@@ -154,7 +161,8 @@ int cfs_verity_digest_fd(int fd, uint8_t digest[CFS_DIGEST_SIZE])
         if (!buf)
                 return -ENOMEM;
         (void)posix_fadvise(fd, start, 0, POSIX_FADV_SEQUENTIAL);
-        struct fd_reader rd = {.fd = fd, .buf = buf};
+        struct fd_reader rd = {
+            .fd = fd, .buf = buf, .buf_size = READ_BUFFER_SIZE, .left = UINT64_MAX};
         int r = compute(&rd, fd_reader_read, (uint64_t)(end - start), digest);
         if (r < 0)
                 return r;
@@ -162,6 +170,15 @@ int cfs_verity_digest_fd(int fd, uint8_t digest[CFS_DIGEST_SIZE])
         if (rd.pos != rd.fill)
                 return -EIO;
         return 0;
+}
+
+int cfs_verity_digest_fd_sized(int fd, uint64_t size, void *buf, size_t buf_size,
+                               uint8_t digest[CFS_DIGEST_SIZE])
+{
+        if (!buf || buf_size < VERITY_BLOCK_SIZE)
+                return -EINVAL;
+        struct fd_reader rd = {.fd = fd, .buf = buf, .buf_size = buf_size, .left = size};
+        return compute(&rd, fd_reader_read, size, digest);
 }
 
 int cfs_verity_measure(int fd, uint8_t digest[CFS_DIGEST_SIZE])

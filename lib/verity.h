@@ -15,6 +15,13 @@
 
 /* Digest of everything readable from @fd from its current offset to EOF. */
 int cfs_verity_digest_fd(int fd, uint8_t digest[CFS_DIGEST_SIZE]);
+/* Digest of the next @size bytes of @fd (a regular file whose size the caller
+ * knows: no fstat, lseek or fadvise, nothing read past @size). @buf (at least
+ * 4096 bytes, larger reads are faster) is the caller's scratch space. -EIO if
+ * the file ends early; bytes past @size are not looked at: a caller that must
+ * notice a file that grew compares fstat() before and after. */
+int cfs_verity_digest_fd_sized(int fd, uint64_t size, void *buf, size_t buf_size,
+                               uint8_t digest[CFS_DIGEST_SIZE]);
 /* Digest of @len bytes at @buf. */
 int cfs_verity_digest_buffer(const void *buf, size_t len, uint8_t digest[CFS_DIGEST_SIZE]);
 
