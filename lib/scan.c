@@ -9,7 +9,9 @@
  * file) does not depend on readdir order. It lstat()s every entry, reads xattrs,
  * symlink targets and small files itself, and opens every larger regular file
  * and hands the fd to a pool of hashing threads through a bounded queue (which
- * bounds the open fds). A hashing thread only writes the digest[] of its node;
+ * bounds the open fds; jobs move in batches, see pool_worker()). Xattrs of a
+ * file it opens are read through that fd, of anything else through
+ * /proc/self/fd/DIR/NAME. A hashing thread only writes the digest[] of its node;
  * has_digest and the payload are set by the calling thread after the pool has
  * drained, so the tree (arena, tables) is only ever changed by one thread.
  */
@@ -33,6 +35,11 @@
 #include "verity.h"
 
 #define QUEUE_PER_THREAD 32u
+#define POP_BATCH 8u      /* jobs a worker takes per lock */
+#define WAKE_BATCH 8u     /* queued jobs that wake a sleeping worker */
+#define WAKE_SIZE 1048576 /* ... or one file at least this large */
+#define READ_BUFFER_SIZE (256u * 1024u)
+#define XATTR_SMALL 256u /* first try at a value; most are labels */
 #define MAX_THREADS 1024u
 #define STORE_THREADS_PER_CPU 2u
 #define XATTR_VALUE_BUF (CFS_XATTR_VALUE_MAX + 1u)
@@ -52,8 +59,14 @@ struct pool {
         struct job *ring;
         size_t cap, head, count;
         unsigned busy, n_threads;
+        unsigned sleepers; /* workers waiting for jobs */
+        bool submit_waits; /* the walker waits for the queue to get half empty */
         bool stop;
         pthread_t *threads;
+        struct worker {
+                struct pool *pool;
+                uint8_t *buf;
+        } * workers;
 
         struct cfs_store *store;
         atomic_bool failed;   /* a job failed: skip the rest */
@@ -85,7 +98,7 @@ static void pool_fail(struct pool *p, struct cfs_node *n, int r, const struct cf
         atomic_store(&p->failed, true);
 }
 
-static int hash_one(struct pool *p, const struct job *j, struct cfs_error *e)
+static int hash_one(struct pool *p, const struct job *j, uint8_t *buf, struct cfs_error *e)
 {
         struct cfs_node *n = j->node;
         enum cfs_store_added added;
@@ -102,7 +115,7 @@ static int hash_one(struct pool *p, const struct job *j, struct cfs_error *e)
                 if (!verity)
                         atomic_fetch_add(&p->no_verity, 1);
         } else {
-                r = cfs_verity_digest_fd(j->fd, n->digest);
+                r = cfs_verity_digest_fd_sized(j->fd, n->size, buf, READ_BUFFER_SIZE, n->digest);
                 if (r < 0)
                         return cfs_error_set(e, r, "cannot compute the fs-verity digest: %s",
                                              strerror(-r));
@@ -118,32 +131,49 @@ static int hash_one(struct pool *p, const struct job *j, struct cfs_error *e)
         return 0;
 }
 
+/* Workers take up to POP_BATCH jobs per lock and sleep only on an empty queue;
+ * the walker wakes them only when there is a batch (or a large file) queued,
+ * or on pool_kick()/pool_drain(), and is woken itself only when the queue is
+ * half empty again: a few futex calls per batch, not three per file. */
 static void *pool_worker(void *userdata)
 {
-        struct pool *p = userdata;
+        struct worker *w = userdata;
+        struct pool *p = w->pool;
+        struct job batch[POP_BATCH];
 
         for (;;) {
                 pthread_mutex_lock(&p->lock);
-                while (p->count == 0 && !p->stop)
+                while (p->count == 0 && !p->stop) {
+                        p->sleepers++;
                         pthread_cond_wait(&p->not_empty, &p->lock);
+                        p->sleepers--;
+                }
                 if (p->count == 0) {
                         pthread_mutex_unlock(&p->lock);
                         return NULL;
                 }
-                struct job j = p->ring[p->head];
-                p->head = (p->head + 1) % p->cap;
-                p->count--;
+                /* share what is queued with the other workers */
+                size_t k = CFS_MAX(p->count / p->n_threads, (size_t)1);
+                k = CFS_MIN(k, (size_t)POP_BATCH);
+                for (size_t i = 0; i < k; i++) {
+                        batch[i] = p->ring[p->head];
+                        p->head = (p->head + 1) % p->cap;
+                }
+                p->count -= k;
                 p->busy++;
-                pthread_cond_signal(&p->not_full);
+                if (p->submit_waits && p->count <= p->cap / 2)
+                        pthread_cond_signal(&p->not_full);
                 pthread_mutex_unlock(&p->lock);
 
-                if (!atomic_load(&p->failed) && !atomic_load(&p->canceled)) {
-                        struct cfs_error e = {};
-                        int r = hash_one(p, &j, &e);
-                        if (r < 0)
-                                pool_fail(p, j.node, r, &e);
+                for (size_t i = 0; i < k; i++) {
+                        if (!atomic_load(&p->failed) && !atomic_load(&p->canceled)) {
+                                struct cfs_error e = {};
+                                int r = hash_one(p, &batch[i], w->buf, &e);
+                                if (r < 0)
+                                        pool_fail(p, batch[i].node, r, &e);
+                        }
+                        close(batch[i].fd);
                 }
-                close(j.fd);
 
                 pthread_mutex_lock(&p->lock);
                 p->busy--;
@@ -172,15 +202,29 @@ static int pool_start(struct pool *p, unsigned threads, struct cfs_store *store)
         p->cap = (size_t)p->n_threads * QUEUE_PER_THREAD;
         p->ring = calloc(p->cap, sizeof(*p->ring));
         p->threads = calloc(p->n_threads, sizeof(*p->threads));
-        if (!p->ring || !p->threads)
+        p->workers = calloc(p->n_threads, sizeof(*p->workers));
+        if (!p->ring || !p->threads || !p->workers) {
+                free(p->ring);
+                free(p->threads);
+                free(p->workers);
+                p->ring = NULL;
+                p->threads = NULL;
+                p->workers = NULL;
                 return -ENOMEM;
+        }
         pthread_mutex_init(&p->lock, NULL);
         pthread_cond_init(&p->not_empty, NULL);
         pthread_cond_init(&p->not_full, NULL);
         pthread_cond_init(&p->idle, NULL);
         for (unsigned i = 0; i < p->n_threads; i++) {
-                int r = pthread_create(&p->threads[i], NULL, pool_worker, p);
+                p->workers[i].pool = p;
+                p->workers[i].buf = malloc(READ_BUFFER_SIZE);
+                int r = p->workers[i].buf
+                            ? pthread_create(&p->threads[i], NULL, pool_worker, &p->workers[i])
+                            : ENOMEM;
                 if (r != 0) {
+                        free(p->workers[i].buf);
+                        p->workers[i].buf = NULL;
                         p->n_threads = i; /* the ones started are joined by pool_stop() */
                         return -r;
                 }
@@ -192,8 +236,12 @@ static int pool_start(struct pool *p, unsigned threads, struct cfs_store *store)
 static int pool_submit(struct pool *p, const struct job *j)
 {
         pthread_mutex_lock(&p->lock);
-        while (p->count == p->cap && !atomic_load(&p->failed))
-                pthread_cond_wait(&p->not_full, &p->lock);
+        if (p->count == p->cap) {
+                p->submit_waits = true;
+                while (p->count > p->cap / 2 && !atomic_load(&p->failed))
+                        pthread_cond_wait(&p->not_full, &p->lock);
+                p->submit_waits = false;
+        }
         if (atomic_load(&p->failed)) {
                 pthread_mutex_unlock(&p->lock);
                 close(j->fd);
@@ -201,15 +249,27 @@ static int pool_submit(struct pool *p, const struct job *j)
         }
         p->ring[(p->head + p->count) % p->cap] = *j;
         p->count++;
-        pthread_cond_signal(&p->not_empty);
+        if (p->sleepers > 0 && (p->count >= WAKE_BATCH || j->node->size >= WAKE_SIZE))
+                pthread_cond_signal(&p->not_empty);
         pthread_mutex_unlock(&p->lock);
         return 0;
+}
+
+/* Wake a sleeping worker for jobs queued below WAKE_BATCH (the walker calls this
+ * every few entries, so a short queue does not wait for the end of the walk). */
+static void pool_kick(struct pool *p)
+{
+        pthread_mutex_lock(&p->lock);
+        if (p->sleepers > 0 && p->count > 0)
+                pthread_cond_signal(&p->not_empty);
+        pthread_mutex_unlock(&p->lock);
 }
 
 /* Wait until every queued job is done, calling @tick now and then. */
 static void pool_drain(struct pool *p, void (*tick)(void *), void *userdata)
 {
         pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->not_empty); /* the rest, however few */
         while (p->count > 0 || p->busy > 0) {
                 struct timespec until;
                 clock_gettime(CLOCK_REALTIME, &until);
@@ -250,8 +310,13 @@ static void pool_stop(struct pool *p)
         }
         free(p->ring);
         free(p->threads);
+        if (p->workers)
+                for (unsigned i = 0; i < p->n_threads; i++)
+                        free(p->workers[i].buf);
+        free(p->workers);
         p->ring = NULL;
         p->threads = NULL;
+        p->workers = NULL;
 }
 
 /* ---- hard links: (st_dev, st_ino) -> first node, for entries with st_nlink > 1 ---- */
@@ -490,7 +555,11 @@ static int read_xattrs(struct scan *s, struct cfs_node *n, const char *path, int
         for (size_t i = 0; i < count; i++) {
                 const char *name = names[i];
                 size_t name_len = strlen(name);
-                ssize_t vlen = fd >= 0 ? fgetxattr(fd, name, s->xattr_value, XATTR_VALUE_BUF)
+                /* a small buffer first: the kernel zeroes a buffer of the size asked */
+                ssize_t vlen = fd >= 0 ? fgetxattr(fd, name, s->xattr_value, XATTR_SMALL)
+                                       : lgetxattr(path, name, s->xattr_value, XATTR_SMALL);
+                if (vlen < 0 && errno == ERANGE)
+                        vlen = fd >= 0 ? fgetxattr(fd, name, s->xattr_value, XATTR_VALUE_BUF)
                                        : lgetxattr(path, name, s->xattr_value, XATTR_VALUE_BUF);
                 if (vlen < 0 && errno == ENODATA)
                         continue; /* removed since it was listed */
@@ -573,17 +642,20 @@ static int read_inline(struct scan *s, struct cfs_node *n, int fd)
         return n->content ? 0 : -ENOMEM;
 }
 
+/* Content and xattrs of a regular file (xattrs through the fd where one is open). */
 static int regular_content(struct scan *s, struct cfs_node *n, int dir_fd, const char *name,
-                           const struct stat *st)
+                           const struct stat *st, const char *xpath)
 {
         struct stat fst;
-        if (n->size == 0)
-                return 0; /* no content, no digest, no payload (like mkcomposefs) */
+        if (n->size == 0) /* no content, no digest, no payload (like mkcomposefs) */
+                return read_xattrs(s, n, xpath, -1);
         int fd = open_regular(s, dir_fd, name, st, &fst);
         if (fd < 0)
                 return fd;
-        if (n->size <= CFS_SCAN_INLINE_MAX) {
-                int r = read_inline(s, n, fd);
+        int r = read_xattrs(s, n, NULL, fd);
+        if (r < 0 || n->size <= CFS_SCAN_INLINE_MAX) {
+                if (r >= 0)
+                        r = read_inline(s, n, fd);
                 close(fd);
                 return r;
         }
@@ -647,8 +719,7 @@ static int scan_entry(struct scan *s, struct frame *f, const char *name)
                 return push_dir(s, n, fd);
         }
         case S_IFREG:
-                r = regular_content(s, n, dir_fd, name, &st);
-                break;
+                return regular_content(s, n, dir_fd, name, &st, xpath);
         case S_IFLNK:
                 r = read_symlink(s, n, dir_fd, name);
                 break;
@@ -756,7 +827,9 @@ static int walk(struct scan *s)
                         return r;
                 if (atomic_load(&s->pool.failed))
                         return -ECANCELED;
-                if (++since_progress == 256) {
+                if (++since_progress % 64 == 0)
+                        pool_kick(&s->pool);
+                if (since_progress == 256) {
                         since_progress = 0;
                         report_progress(s, false);
                 }
