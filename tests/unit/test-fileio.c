@@ -21,25 +21,10 @@
 
 #include <cmocka.h>
 
+#include "test-util.h"
+
 #include "fileio.h"
 #include "macros.h"
-
-static char *make_tmpdir(void)
-{
-        const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
-        char *p = NULL;
-        assert_true(asprintf(&p, "%s/test-fileio.XXXXXX", base) > 0);
-        assert_non_null(mkdtemp(p));
-        return p;
-}
-
-static void rm_rf(const char *path)
-{
-        char *cmd = NULL;
-        assert_true(asprintf(&cmd, "rm -rf '%s'", path) > 0);
-        assert_int_equal(system(cmd), 0);
-        free(cmd);
-}
 
 static unsigned count_entries(const char *dir)
 {
@@ -73,7 +58,7 @@ static void test_basename(void **state)
 static void test_tmpfile_commit(void **state)
 {
         (void)state;
-        _cleanup_free_ char *dir = make_tmpdir(), *path = NULL;
+        _cleanup_free_ char *dir = test_tmpdir("test-fileio"), *path = NULL;
         struct cfs_tmpfile t;
         size_t len;
 
@@ -114,13 +99,13 @@ static void test_tmpfile_commit(void **state)
         c = slurp(path, &len);
         assert_string_equal(c, "second");
         assert_int_equal(count_entries(dir), 1);
-        rm_rf(dir);
+        test_rm_rf(dir);
 }
 
 static void test_tmpfile_discard(void **state)
 {
         (void)state;
-        _cleanup_free_ char *dir = make_tmpdir(), *path = NULL;
+        _cleanup_free_ char *dir = test_tmpdir("test-fileio"), *path = NULL;
         struct cfs_tmpfile t;
 
         assert_true(asprintf(&path, "%s/never", dir) > 0);
@@ -133,13 +118,13 @@ static void test_tmpfile_discard(void **state)
         }
         assert_int_equal(count_entries(dir), 0);
         assert_int_equal(access(path, F_OK), -1);
-        rm_rf(dir);
+        test_rm_rf(dir);
 }
 
 static void test_tmpfile_errors(void **state)
 {
         (void)state;
-        _cleanup_free_ char *dir = make_tmpdir(), *path = NULL;
+        _cleanup_free_ char *dir = test_tmpdir("test-fileio"), *path = NULL;
         struct cfs_tmpfile t;
 
         assert_true(asprintf(&path, "%s/no/such/dir/file", dir) > 0);
@@ -165,7 +150,7 @@ static void test_tmpfile_errors(void **state)
         assert_int_equal(r, -EFBIG);
         cfs_tmpfile_discard(&t);
         assert_int_equal(count_entries(dir), 0);
-        rm_rf(dir);
+        test_rm_rf(dir);
 }
 
 static void test_read_write_all(void **state)
@@ -183,7 +168,7 @@ static void test_read_write_all(void **state)
         close(p[0]);
         assert_int_equal(cfs_write_all(-1, "x", 1), -EBADF);
 
-        _cleanup_free_ char *dir = make_tmpdir(), *path = NULL;
+        _cleanup_free_ char *dir = test_tmpdir("test-fileio"), *path = NULL;
         assert_true(asprintf(&path, "%s/f", dir) > 0);
         int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         assert_true(fd >= 0);
@@ -194,13 +179,13 @@ static void test_read_write_all(void **state)
         assert_int_equal(cfs_pread_all(fd, buf, 5, 7), -EIO); /* past the end */
         assert_int_equal(cfs_pread_all(fd, buf, 0, 100), 0);
         close(fd);
-        rm_rf(dir);
+        test_rm_rf(dir);
 }
 
 static void test_read_file(void **state)
 {
         (void)state;
-        _cleanup_free_ char *dir = make_tmpdir(), *path = NULL, *buf = NULL;
+        _cleanup_free_ char *dir = test_tmpdir("test-fileio"), *path = NULL, *buf = NULL;
         size_t len;
         assert_true(asprintf(&path, "%s/f", dir) > 0);
 
@@ -234,7 +219,7 @@ static void test_read_file(void **state)
         assert_true(asprintf(&path, "%s/missing", dir) > 0);
         assert_int_equal(cfs_read_file(path, 10, &buf, &len), -ENOENT);
         free(data);
-        rm_rf(dir);
+        test_rm_rf(dir);
 }
 
 int main(void)

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "test-util.h"
 #include <libfsverity.h>
 
 #include "erofs.h"
@@ -67,37 +69,12 @@ static void write_ok(struct cfs_tree *t, const struct cfs_image_options *o, stru
                 fail_msg("cfs_image_write: %d %s", r, err.message);
 }
 
-struct memreader {
-        const uint8_t *p;
-        size_t left;
-};
-
-static int mem_read(void *fd, void *buf, size_t count)
-{
-        struct memreader *m = fd;
-        if (count > m->left)
-                return -EIO;
-        memcpy(buf, m->p, count);
-        m->p += count;
-        m->left -= count;
-        return 0;
-}
-
 static void verity_hex(const struct img *im, char hex[65])
 {
-        struct memreader m = {im->data, im->len};
-        struct libfsverity_merkle_tree_params params = {
-            .version = 1,
-            .hash_algorithm = FS_VERITY_HASH_ALG_SHA256,
-            .file_size = im->len,
-            .block_size = 4096,
-        };
-        struct libfsverity_digest *d = NULL;
-        assert_int_equal(libfsverity_compute_digest(&m, mem_read, &params, &d), 0);
-        assert_int_equal(d->digest_size, 32);
+        uint8_t d[CFS_DIGEST_SIZE];
+        test_ref_digest(im->data, im->len, d);
         for (int i = 0; i < 32; i++)
-                sprintf(hex + 2 * i, "%02x", d->digest[i]);
-        free(d);
+                sprintf(hex + 2 * i, "%02x", d[i]);
 }
 
 static void assert_digest(const struct img *im, const char *expected)

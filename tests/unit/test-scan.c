@@ -30,29 +30,13 @@
 
 #include <cmocka.h>
 
+#include "test-util.h"
+
 #include "dump.h"
 #include "image.h"
 #include "scan.h"
 
 /* ---- helpers ---- */
-
-static char *make_tmpdir(void)
-{
-        const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
-        char *p = NULL;
-        assert_true(asprintf(&p, "%s/test-scan.XXXXXX", base) > 0);
-        assert_non_null(mkdtemp(p));
-        assert_int_equal(chmod(p, 0755), 0);
-        return p;
-}
-
-static void rm_rf(const char *path)
-{
-        char *cmd = NULL;
-        assert_true(asprintf(&cmd, "rm -rf '%s'", path) > 0);
-        assert_int_equal(system(cmd), 0);
-        free(cmd);
-}
 
 static char *pathf(const char *fmt, ...) _printf_(1, 2);
 static char *pathf(const char *fmt, ...)
@@ -86,33 +70,6 @@ static void sub(const char *dir, const char *name)
 {
         _cleanup_free_ char *p = pathf("%s/%s", dir, name);
         assert_int_equal(mkdir(p, 0755), 0);
-}
-
-struct membuf {
-        const uint8_t *p;
-        size_t left;
-};
-
-static int mem_read(void *fd, void *buf, size_t count)
-{
-        struct membuf *m = fd;
-        if (count > m->left)
-                return -EIO;
-        memcpy(buf, m->p, count);
-        m->p += count;
-        m->left -= count;
-        return 0;
-}
-
-static void ref_digest(const void *buf, size_t len, uint8_t out[CFS_DIGEST_SIZE])
-{
-        struct libfsverity_merkle_tree_params params = {
-            .version = 1, .hash_algorithm = 1, .file_size = len, .block_size = 4096};
-        struct membuf m = {buf, len};
-        struct libfsverity_digest *d = NULL;
-        assert_int_equal(libfsverity_compute_digest(&m, mem_read, &params, &d), 0);
-        memcpy(out, d->digest, CFS_DIGEST_SIZE);
-        free(d);
 }
 
 static struct cfs_tree *scan(const char *dir, const struct cfs_scan_options *o,
@@ -177,7 +134,7 @@ static void xattr_value(struct cfs_tree *t, struct cfs_node *n, const char *name
 static void test_file_types_and_inline(void **state)
 {
         (void)state;
-        _cleanup_free_ char *dir = make_tmpdir();
+        _cleanup_free_ char *dir = test_tmpdir("test-scan");
         uint8_t big[65], d[CFS_DIGEST_SIZE];
         char name[66];
         memset(big, 'x', sizeof(big));
@@ -237,7 +194,7 @@ static void test_file_types_and_inline(void **state)
         assert_int_equal(n->size, 65);
         assert_null(n->content);
         assert_true(n->has_digest);
-        ref_digest(big, 65, d);
+        test_ref_digest(big, 65, d);
         assert_memory_equal(n->digest, d, CFS_DIGEST_SIZE);
         cfs_store_object_name(d, name);
         assert_string_equal(n->payload, name);
@@ -272,7 +229,7 @@ static void test_file_types_and_inline(void **state)
         assert_int_equal(cfs_tree_n_nodes(t), 11);
 
         cfs_tree_free(t);
-        rm_rf(dir);
+        test_rm_rf(dir);
 }
 
 static void test_devices(void **state)
@@ -280,7 +237,7 @@ static void test_devices(void **state)
         (void)state;
         if (geteuid() != 0)
                 skip(); /* mknod needs root; the suite runs as root */
-        _cleanup_free_ char *dir = make_tmpdir();
+        _cleanup_free_ char *dir = test_tmpdir("test-scan");
         _cleanup_free_ char *c = pathf("%s/null", dir), *b = pathf("%s/sda", dir),
                             *w = pathf("%s/wide", dir);
         assert_int_equal(mknod(c, S_IFCHR | 0666, makedev(1, 3)), 0);
@@ -297,13 +254,13 @@ static void test_devices(void **state)
         assert_int_equal(get(t, "wide")->rdev, 0x45 | (259u << 8) | (0x12300u << 12));
         assert_int_equal(get(t, "wide")->size, 0);
         cfs_tree_free(t);
-        rm_rf(dir);
+        test_rm_rf(dir);
 }
 
 static void test_xattrs(void **state)
 {
         (void)state;
-        _cleanup_free_ char *dir = make_tmpdir();
+        _cleanup_free_ char *dir = test_tmpdir("test-scan");
         put(dir, "f", "hello", 5, 0644);
         sub(dir, "d");
         _cleanup_free_ char *f = pathf("%s/f", dir), *d = pathf("%s/d", dir);
@@ -339,14 +296,14 @@ static void test_xattrs(void **state)
                 assert_int_equal(get(t, "l")->n_xattrs, 1);
         }
         cfs_tree_free(t);
-        rm_rf(dir);
+        test_rm_rf(dir);
 }
 
 /* Hard links: the first path in depth-first name order is the real node. */
 static void test_hardlinks(void **state)
 {
         (void)state;
-        _cleanup_free_ char *dir = make_tmpdir();
+        _cleanup_free_ char *dir = test_tmpdir("test-scan");
         uint8_t data[5000];
         memset(data, 'h', sizeof(data));
         sub(dir, "a");
@@ -389,7 +346,7 @@ static void test_hardlinks(void **state)
         size_t len;
         free(image(t, &len));
         cfs_tree_free(t);
-        rm_rf(dir);
+        test_rm_rf(dir);
 }
 
 /* Build the same tree twice in opposite creation orders. */
@@ -424,7 +381,7 @@ static void make_ordered(const char *dir, bool reverse)
 static void test_determinism(void **state)
 {
         (void)state;
-        _cleanup_free_ char *d1 = make_tmpdir(), *d2 = make_tmpdir();
+        _cleanup_free_ char *d1 = test_tmpdir("test-scan"), *d2 = test_tmpdir("test-scan");
         make_ordered(d1, false);
         make_ordered(d2, true);
 
@@ -438,15 +395,15 @@ static void test_determinism(void **state)
         assert_memory_equal(ia, ib, la);
         cfs_tree_free(t1);
         cfs_tree_free(t2);
-        rm_rf(d1);
-        rm_rf(d2);
+        test_rm_rf(d1);
+        test_rm_rf(d2);
 }
 
 /* Every byte but '/' and NUL, and the longest name. */
 static void test_weird_names(void **state)
 {
         (void)state;
-        _cleanup_free_ char *dir = make_tmpdir();
+        _cleanup_free_ char *dir = test_tmpdir("test-scan");
         char names[8][256];
         unsigned n_names = 0, b = 1;
         while (b < 256) {
@@ -472,7 +429,7 @@ static void test_weird_names(void **state)
         }
         assert_int_equal(cfs_tree_root(t)->n_children, n_names);
         cfs_tree_free(t);
-        rm_rf(dir);
+        test_rm_rf(dir);
 }
 
 struct progress_seen {
@@ -504,7 +461,7 @@ static unsigned count_staged(const char *store, bool dirs)
 static void test_store_and_progress(void **state)
 {
         (void)state;
-        _cleanup_free_ char *dir = make_tmpdir(), *src = pathf("%s/src", dir),
+        _cleanup_free_ char *dir = test_tmpdir("test-scan"), *src = pathf("%s/src", dir),
                             *store_path = pathf("%s/store", dir);
         struct cfs_store *store = NULL;
         struct progress_seen seen = {};
@@ -531,7 +488,7 @@ static void test_store_and_progress(void **state)
         for (unsigned i = 0; i < 4; i++) {
                 struct cfs_node *n = get(t, files[i]);
                 uint8_t d[CFS_DIGEST_SIZE];
-                ref_digest(i == 3 ? data[0] : data[i], n->size, d);
+                test_ref_digest(i == 3 ? data[0] : data[i], n->size, d);
                 assert_memory_equal(n->digest, d, CFS_DIGEST_SIZE);
                 _cleanup_free_ char *obj = pathf("%s/objects/%s", store_path, n->payload);
                 struct stat st;
@@ -574,7 +531,7 @@ static void test_store_and_progress(void **state)
         cfs_tree_free(t);
         cfs_store_free(store);
         assert_int_equal(count_staged(store_path, true), 0);
-        rm_rf(dir);
+        test_rm_rf(dir);
 }
 
 /* A file that changes after it was hashed, before it is copied into the store
@@ -593,7 +550,7 @@ static void touch_source(int fd, void *userdata)
 static void test_store_source_changed(void **state)
 {
         (void)state;
-        _cleanup_free_ char *dir = make_tmpdir(), *src = pathf("%s/src", dir),
+        _cleanup_free_ char *dir = test_tmpdir("test-scan"), *src = pathf("%s/src", dir),
                             *store_path = pathf("%s/store", dir);
         struct cfs_store *store = NULL;
         struct cfs_tree *t = NULL;
@@ -615,13 +572,13 @@ static void test_store_source_changed(void **state)
         _cleanup_free_ char *cmd = pathf("test -z \"$(find '%s/objects' -type f)\"", store_path);
         assert_int_equal(system(cmd), 0);
         assert_int_equal(count_staged(store_path, true), 0);
-        rm_rf(dir);
+        test_rm_rf(dir);
 }
 
 static void test_bad_roots(void **state)
 {
         (void)state;
-        _cleanup_free_ char *dir = make_tmpdir(), *missing = pathf("%s/missing", dir);
+        _cleanup_free_ char *dir = test_tmpdir("test-scan"), *missing = pathf("%s/missing", dir);
         struct cfs_tree *t = NULL;
         struct cfs_error err = {};
         assert_int_equal(cfs_scan_dir(missing, NULL, &t, NULL, &err), -ENOENT);
@@ -632,7 +589,7 @@ static void test_bad_roots(void **state)
         memset(&err, 0, sizeof(err));
         assert_int_equal(cfs_scan_dir(file, NULL, &t, NULL, &err), -ENOTDIR);
         assert_null(t);
-        rm_rf(dir);
+        test_rm_rf(dir);
 }
 
 /* Run a scan of @dir as "nobody" in a child; its error message comes back. */
@@ -671,7 +628,7 @@ static int scan_unprivileged(const char *dir, char *msg, size_t size)
 static void test_unreadable(void **state)
 {
         (void)state;
-        _cleanup_free_ char *dir = make_tmpdir();
+        _cleanup_free_ char *dir = test_tmpdir("test-scan");
         char msg[CFS_ERROR_MAX + 1];
         uint8_t data[1000];
         memset(data, 's', sizeof(data));
@@ -691,7 +648,7 @@ static void test_unreadable(void **state)
         assert_int_equal(chmod(sd, 0700), 0); /* a directory it cannot enter */
         assert_int_equal(scan_unprivileged(dir, msg, sizeof(msg)), EACCES);
         assert_string_equal(msg, "sub: Permission denied");
-        rm_rf(dir);
+        test_rm_rf(dir);
 }
 
 int main(void)

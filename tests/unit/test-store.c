@@ -25,55 +25,11 @@
 
 #include <cmocka.h>
 
+#include "test-util.h"
+
 #include "store.h"
 
 /* ---- helpers ---- */
-
-struct membuf {
-        const uint8_t *p;
-        size_t left;
-};
-
-static int mem_read(void *fd, void *buf, size_t count)
-{
-        struct membuf *m = fd;
-        if (count > m->left)
-                return -EIO;
-        memcpy(buf, m->p, count);
-        m->p += count;
-        m->left -= count;
-        return 0;
-}
-
-/* The reference: libfsverity on a buffer. */
-static void ref_digest(const void *buf, size_t len, uint8_t out[CFS_DIGEST_SIZE])
-{
-        struct libfsverity_merkle_tree_params params = {
-            .version = 1, .hash_algorithm = 1, .file_size = len, .block_size = 4096};
-        struct membuf m = {buf, len};
-        struct libfsverity_digest *d = NULL;
-        assert_int_equal(libfsverity_compute_digest(&m, mem_read, &params, &d), 0);
-        assert_int_equal(d->digest_size, CFS_DIGEST_SIZE);
-        memcpy(out, d->digest, CFS_DIGEST_SIZE);
-        free(d);
-}
-
-static char *make_tmpdir(void)
-{
-        const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
-        char *p = NULL;
-        assert_true(asprintf(&p, "%s/test-store.XXXXXX", base) > 0);
-        assert_non_null(mkdtemp(p));
-        return p;
-}
-
-static void rm_rf(const char *path)
-{
-        char *cmd = NULL;
-        assert_true(asprintf(&cmd, "rm -rf '%s'", path) > 0);
-        assert_int_equal(system(cmd), 0);
-        free(cmd);
-}
 
 /* A file with @len bytes of @content; returns an fd open for reading at offset 0. */
 static int make_file(const char *dir, const char *name, const void *content, size_t len)
@@ -206,7 +162,7 @@ static void test_object_name(void **state)
 static void test_open(void **state)
 {
         (void)state;
-        char *dir = make_tmpdir(), path[4200];
+        char *dir = test_tmpdir("test-store"), path[4200];
         struct cfs_error err = {};
         struct cfs_store *s = NULL;
         struct stat st;
@@ -237,14 +193,14 @@ static void test_open(void **state)
         memset(&err, 0, sizeof(err));
         assert_int_equal(cfs_store_open(path, true, &s, &err), -ENOENT);
         assert_non_null(strstr(err.message, path));
-        rm_rf(dir);
+        test_rm_rf(dir);
         free(dir);
 }
 
 static void test_add_and_dedupe(void **state)
 {
         (void)state;
-        char *dir = make_tmpdir(), store[4200];
+        char *dir = test_tmpdir("test-store"), store[4200];
         struct cfs_store *s = NULL;
         struct cfs_error err = {};
         enum cfs_store_added added;
@@ -259,7 +215,7 @@ static void test_add_and_dedupe(void **state)
         const size_t sizes[] = {65, 4095, 4096, 4097, 65536, 65537, 300000};
         for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
                 uint8_t *c = pattern(sizes[i], (unsigned)i);
-                ref_digest(c, sizes[i], d);
+                test_ref_digest(c, sizes[i], d);
                 int fd = make_file(dir, "src", c, sizes[i]);
                 assert_int_equal(cfs_store_add_fd(s, fd, sizes[i], d, &added, &verity, &err), 0);
                 assert_int_equal(added, CFS_STORE_ADDED);
@@ -278,7 +234,7 @@ static void test_add_and_dedupe(void **state)
 
         /* an existing object is not read from the source at all */
         uint8_t *c = pattern(5000, 1);
-        ref_digest(c, 5000, d);
+        test_ref_digest(c, 5000, d);
         int fd = make_file(dir, "src2", c, 5000);
         assert_int_equal(cfs_store_add_fd(s, fd, 5000, d, &added, &verity, &err), 0);
         close(fd);
@@ -289,14 +245,14 @@ static void test_add_and_dedupe(void **state)
         free(c);
         assert_int_equal(cfs_store_sync(s, &err), 0);
         cfs_store_free(s);
-        rm_rf(dir);
+        test_rm_rf(dir);
         free(dir);
 }
 
 static void test_add_hashing(void **state)
 {
         (void)state;
-        char *dir = make_tmpdir(), store[4200];
+        char *dir = test_tmpdir("test-store"), store[4200];
         struct cfs_store *s = NULL;
         struct cfs_error err = {};
         enum cfs_store_added added;
@@ -307,7 +263,7 @@ static void test_add_hashing(void **state)
         snprintf(store, sizeof(store), "%s/store", dir);
         assert_int_equal(cfs_store_open(store, true, &s, &err), 0);
         uint8_t *c = pattern(1 << 20, 7);
-        ref_digest(c, 1 << 20, want);
+        test_ref_digest(c, 1 << 20, want);
         int fd = make_file(dir, "src", c, 1 << 20);
         assert_int_equal(cfs_store_add_fd_hashing(s, fd, 1 << 20, d, &added, &verity, &err), 0);
         assert_memory_equal(d, want, CFS_DIGEST_SIZE);
@@ -324,7 +280,7 @@ static void test_add_hashing(void **state)
         close(fd);
         free(c);
         cfs_store_free(s);
-        rm_rf(dir);
+        test_rm_rf(dir);
         free(dir);
 }
 
@@ -333,7 +289,7 @@ static void test_add_hashing(void **state)
 static void test_mismatch_and_short(void **state)
 {
         (void)state;
-        char *dir = make_tmpdir(), store[4200], hex[65];
+        char *dir = test_tmpdir("test-store"), store[4200], hex[65];
         struct cfs_store *s = NULL;
         struct cfs_error err = {};
         enum cfs_store_added added;
@@ -344,9 +300,9 @@ static void test_mismatch_and_short(void **state)
         snprintf(store, sizeof(store), "%s/store", dir);
         assert_int_equal(cfs_store_open(store, true, &s, NULL), 0);
         uint8_t *c = pattern(10000, 3);
-        ref_digest(c, 10000, d);
+        test_ref_digest(c, 10000, d);
         c[5000] ^= 1; /* the file "changed" after its digest was computed */
-        ref_digest(c, 10000, other);
+        test_ref_digest(c, 10000, other);
         int fd = make_file(dir, "src", c, 10000);
         assert_int_equal(cfs_store_add_fd(s, fd, 10000, d, &added, &verity, &err), -EBADMSG);
         for (unsigned i = 0; i < CFS_DIGEST_SIZE; i++)
@@ -370,7 +326,7 @@ static void test_mismatch_and_short(void **state)
         close(fd);
         free(c);
         cfs_store_free(s);
-        rm_rf(dir);
+        test_rm_rf(dir);
         free(dir);
 }
 
@@ -379,7 +335,7 @@ static void test_mismatch_and_short(void **state)
 static void test_failed_write_leaves_nothing(void **state)
 {
         (void)state;
-        char *dir = make_tmpdir(), store[4200];
+        char *dir = test_tmpdir("test-store"), store[4200];
         struct cfs_store *s = NULL;
         struct cfs_error err = {};
         enum cfs_store_added added;
@@ -409,7 +365,7 @@ static void test_failed_write_leaves_nothing(void **state)
         close(fd);
         free(c);
         cfs_store_free(s);
-        rm_rf(dir);
+        test_rm_rf(dir);
         free(dir);
 }
 
@@ -417,7 +373,7 @@ static void test_failed_write_leaves_nothing(void **state)
 static void test_lazy_subdirs(void **state)
 {
         (void)state;
-        char *dir = make_tmpdir(), store[4200], objs[4300];
+        char *dir = test_tmpdir("test-store"), store[4200], objs[4300];
         struct cfs_store *s = NULL;
         enum cfs_store_added added;
         bool verity;
@@ -429,7 +385,7 @@ static void test_lazy_subdirs(void **state)
         assert_int_equal(mkdir(objs, 0755), 0);
         assert_int_equal(cfs_store_open(store, false, &s, NULL), 0);
         uint8_t *c = pattern(777, 11);
-        ref_digest(c, 777, d);
+        test_ref_digest(c, 777, d);
         int fd = make_file(dir, "src", c, 777);
         assert_int_equal(cfs_store_add_fd(s, fd, 777, d, &added, &verity, NULL), 0);
         assert_int_equal(added, CFS_STORE_ADDED);
@@ -438,7 +394,7 @@ static void test_lazy_subdirs(void **state)
         close(fd);
         free(c);
         cfs_store_free(s);
-        rm_rf(dir);
+        test_rm_rf(dir);
         free(dir);
 }
 
@@ -469,7 +425,7 @@ static void *race(void *p)
 static void test_concurrent_writers(void **state)
 {
         (void)state;
-        char *dir = make_tmpdir(), store[4200], src[4200];
+        char *dir = test_tmpdir("test-store"), store[4200], src[4200];
         struct cfs_store *s = NULL;
         unsigned objects, temps;
 
@@ -478,7 +434,7 @@ static void test_concurrent_writers(void **state)
         for (unsigned round = 0; round < 20; round++) {
                 size_t len = 20000 + round * 1000;
                 uint8_t *c = pattern(len, 100 + round), want[CFS_DIGEST_SIZE];
-                ref_digest(c, len, want);
+                test_ref_digest(c, len, want);
                 snprintf(src, sizeof(src), "%s/src%u", dir, round);
                 close(make_file(dir, strrchr(src, '/') + 1, c, len));
                 pthread_barrier_t barrier;
@@ -506,7 +462,7 @@ static void test_concurrent_writers(void **state)
         assert_int_equal(objects, 20);
         assert_int_equal(temps, 0);
         cfs_store_free(s);
-        rm_rf(dir);
+        test_rm_rf(dir);
         free(dir);
 }
 
@@ -532,7 +488,7 @@ static bool object_visible(const char *store, const uint8_t digest[CFS_DIGEST_SI
 static void test_existing_no_write(void **state)
 {
         (void)state;
-        char *dir = make_tmpdir(), store[4200], sub[4300];
+        char *dir = test_tmpdir("test-store"), store[4200], sub[4300];
         struct cfs_store *s = NULL;
         struct cfs_error err = {};
         enum cfs_store_added added;
@@ -588,7 +544,7 @@ static void test_existing_no_write(void **state)
         assert_int_equal(count_staging_dirs(store), 0);
         close(fd);
         free(c);
-        rm_rf(dir);
+        test_rm_rf(dir);
         free(dir);
 }
 
@@ -599,7 +555,7 @@ static void test_existing_no_write(void **state)
 static void test_staged_until_commit(void **state)
 {
         (void)state;
-        char *dir = make_tmpdir(), store[4200];
+        char *dir = test_tmpdir("test-store"), store[4200];
         struct cfs_store *s = NULL;
         struct cfs_error err = {};
         enum cfs_store_added added;
@@ -650,7 +606,7 @@ static void test_staged_until_commit(void **state)
         close(fd3);
         free(c);
         free(c2);
-        rm_rf(dir);
+        test_rm_rf(dir);
         free(dir);
 }
 
@@ -659,7 +615,7 @@ static void test_staged_until_commit(void **state)
 static void test_commit_race(void **state)
 {
         (void)state;
-        char *dir = make_tmpdir(), store[4200];
+        char *dir = test_tmpdir("test-store"), store[4200];
         struct cfs_store *a = NULL, *b = NULL;
         struct cfs_error err = {};
         enum cfs_store_added added;
@@ -688,7 +644,7 @@ static void test_commit_race(void **state)
         assert_int_equal(count_staging_dirs(store), 0);
         close(fd);
         free(c);
-        rm_rf(dir);
+        test_rm_rf(dir);
         free(dir);
 }
 
@@ -698,7 +654,7 @@ static void test_commit_race(void **state)
 static void test_crashed_staging_removed(void **state)
 {
         (void)state;
-        char *dir = make_tmpdir(), store[4200];
+        char *dir = test_tmpdir("test-store"), store[4200];
         struct cfs_store *live = NULL, *s = NULL;
         struct cfs_error err = {};
         enum cfs_store_added added;
@@ -750,7 +706,7 @@ static void test_crashed_staging_removed(void **state)
         close(fdl);
         free(c);
         free(cl);
-        rm_rf(dir);
+        test_rm_rf(dir);
         free(dir);
 }
 
@@ -787,7 +743,7 @@ static void change_source(int fd, void *userdata)
 static void test_source_changed_after_hash(void **state)
 {
         (void)state;
-        char *dir = make_tmpdir(), store[4200];
+        char *dir = test_tmpdir("test-store"), store[4200];
         struct cfs_store *s = NULL;
         enum cfs_store_added added;
         bool verity;
@@ -826,7 +782,7 @@ static void test_source_changed_after_hash(void **state)
         count_store(store, &objects, &temps);
         assert_int_equal(objects, 0);
         cfs_store_free(s);
-        rm_rf(dir);
+        test_rm_rf(dir);
         free(dir);
 }
 
@@ -835,7 +791,7 @@ static void test_source_changed_after_hash(void **state)
 static void test_damaged_object(void **state)
 {
         (void)state;
-        char *dir = make_tmpdir(), store[4200], path[4400], name[66];
+        char *dir = test_tmpdir("test-store"), store[4200], path[4400], name[66];
         struct cfs_store *s = NULL;
         struct cfs_error err = {};
         enum cfs_store_added added;
@@ -845,7 +801,7 @@ static void test_damaged_object(void **state)
         snprintf(store, sizeof(store), "%s/store", dir);
         assert_int_equal(cfs_store_open(store, true, &s, NULL), 0);
         uint8_t *c = pattern(8000, 40);
-        ref_digest(c, 8000, d);
+        test_ref_digest(c, 8000, d);
         cfs_store_object_name(d, name);
         snprintf(path, sizeof(path), "%s/objects/%s", store, name);
         int bad = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644); /* cut short */
@@ -859,7 +815,7 @@ static void test_damaged_object(void **state)
         close(fd);
         free(c);
         cfs_store_free(s);
-        rm_rf(dir);
+        test_rm_rf(dir);
         free(dir);
 }
 
@@ -868,7 +824,7 @@ static void test_damaged_object(void **state)
 static void test_copy_from_other_fs(void **state)
 {
         (void)state;
-        char *dir = make_tmpdir(), store[4200], shm[] = "/dev/shm/test-store.XXXXXX";
+        char *dir = test_tmpdir("test-store"), store[4200], shm[] = "/dev/shm/test-store.XXXXXX";
         struct cfs_store *s = NULL;
         struct cfs_error err = {};
         enum cfs_store_added added;
@@ -880,7 +836,7 @@ static void test_copy_from_other_fs(void **state)
         assert_int_equal(cfs_store_open(store, true, &s, &err), 0);
         const size_t len = 3 * 128 * 1024 + 17; /* several buffers, a partial one */
         uint8_t *c = pattern(len, 50);
-        ref_digest(c, len, want);
+        test_ref_digest(c, len, want);
         int fd = make_file(shm, "src", c, len);
         assert_int_equal(cfs_store_add_fd_hashing(s, fd, len, d, &added, &verity, &err), 0);
         assert_memory_equal(d, want, CFS_DIGEST_SIZE);
@@ -890,8 +846,8 @@ static void test_copy_from_other_fs(void **state)
         close(fd);
         free(c);
         cfs_store_free(s);
-        rm_rf(shm);
-        rm_rf(dir);
+        test_rm_rf(shm);
+        test_rm_rf(dir);
         free(dir);
 }
 
