@@ -11,39 +11,9 @@ set -euo pipefail
 CFSROOT=$(realpath "$1")
 HELPER=$(realpath "$2")
 UNIT=${3:+$(realpath "$3")}
-for tool in swtpm tpm2_nvdefine tpm2_nvsetbits tpm2_clear tpm2_changeauth python3 openssl; do
-        command -v "$tool" >/dev/null || { echo "FAIL: $tool not installed (tests/install-deps.sh)"; exit 1; }
-done
-
-tmp=$(mktemp -d /tmp/cfsroot-rollback.XXXXXX)
-pids=()
-cleanup() {
-        for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-        wait 2>/dev/null || true
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-
-start_tpm() {
-        local d=$tmp/$1
-        mkdir -p "$d"
-        swtpm socket --tpm2 --tpmstate dir="$d" \
-                --server type=unixio,path="$d/sock" --ctrl type=unixio,path="$d/sock.ctrl" \
-                --flags not-need-init,startup-clear >"$d/log" 2>&1 &
-        pids+=($!)
-        for _ in $(seq 100); do
-                [ -S "$d/sock" ] && return 0
-                sleep 0.05
-        done
-        echo "FAIL: swtpm $1 did not start: $(cat "$d/log")"
-        exit 1
-}
-tcti() { echo "swtpm:path=$tmp/$1/sock"; }
+# shellcheck source=tests/tpm/lib.sh
+. "$(dirname "$(realpath "$0")")/lib.sh"
+tpm_test_init cfsroot-rollback swtpm tpm2_nvdefine tpm2_nvsetbits tpm2_clear tpm2_changeauth python3 openssl
 
 # expect_fail NAME NEEDLE CMD...: CMD fails (exit 1), says NEEDLE on stderr
 expect_fail() {

@@ -1,0 +1,47 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# tests/tpm/lib.sh - sourced by the swtpm host tests (run.sh, rollback.sh):
+# tool checks, a temporary directory cleaned up with every swtpm started,
+# ok/bad counters, start_tpm and tcti. Host only.
+
+# tpm_test_init NAME TOOL...: every TOOL installed (a missing one is a failure,
+# not a skip), $tmp = a fresh /tmp/NAME.XXXXXX removed at exit.
+tpm_test_init() {
+        local name=$1 tool
+        shift
+        for tool in "$@"; do
+                command -v "$tool" >/dev/null || { echo "FAIL: $tool not installed (tests/install-deps.sh)"; exit 1; }
+        done
+        tmp=$(mktemp -d "/tmp/$name.XXXXXX")
+        pids=()
+        trap tpm_test_cleanup EXIT
+        passed=0
+        failed=0
+}
+
+tpm_test_cleanup() {
+        local p
+        for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+        wait 2>/dev/null || true
+        rm -rf "$tmp"
+}
+
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+
+# start_tpm NAME: a fresh swtpm (TPM 2.0, startup-clear) at $tmp/NAME/sock
+start_tpm() {
+        local d=$tmp/$1
+        mkdir -p "$d"
+        swtpm socket --tpm2 --tpmstate dir="$d" \
+                --server type=unixio,path="$d/sock" --ctrl type=unixio,path="$d/sock.ctrl" \
+                --flags not-need-init,startup-clear >"$d/log" 2>&1 &
+        pids+=($!)
+        for _ in $(seq 100); do
+                [ -S "$d/sock" ] && return 0
+                sleep 0.05
+        done
+        echo "FAIL: swtpm $1 did not start: $(cat "$d/log")"
+        exit 1
+}
+tcti() { echo "swtpm:path=$tmp/$1/sock"; }
