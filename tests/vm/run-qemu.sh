@@ -14,8 +14,9 @@
 # usable on these machines (TCG only, see /work/shared/VM-TESTING.md).
 # CFSROOT_VM_VERBOSE=1 prints the serial log on success too.
 # --tpm DIR: a TPM 2.0 for the guest (tpm-tis): swtpm runs with its state in
-# DIR (a fresh, empty directory: a new TPM) and is stopped after the boot; its
-# log is DIR/swtpm.log.
+# DIR (empty: a new TPM; state a case's host part provisioned there before the
+# boot, e.g. NV indices, is loaded) and is stopped after the boot; its log is
+# DIR/swtpm.log.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 

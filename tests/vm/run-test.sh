@@ -12,7 +12,8 @@
 #                  may set APPEND (extra kernel command line). $CFSROOT is the
 #                  cfsroot binary under test, $WORK a scratch directory.
 #                  CASE_TPM=1 (set in CASE.sh or prepare()) gives the guest a
-#                  fresh swtpm TPM 2.0 (tpm-tis; state in $WORK/tpm).
+#                  fresh swtpm TPM 2.0 (tpm-tis; state in $WORK/tpm, which
+#                  prepare() may provision with a swtpm of its own first).
 #   CASE.guest.sh  guest part (busybox sh), runs as /test.sh after /init has
 #                  loaded the modules and mounted the disk on /sysroot.
 # Steps: fetch the kernel (cached), build the base initramfs (cached), prepare,
