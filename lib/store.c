@@ -3,7 +3,10 @@
  * store.c - the content-addressed object store (see store.h and
  * docs/ARCHITECTURE.md "Object store and directory scan"). Host.
  *
- * Adding an object (cfs_store_add_fd_hashing, what the scanner uses):
+ * Adding an object (cfs_store_add_fd_hashing, what the scanner uses), "hash
+ * first" (while most objects of the run exist already; add_copy_first() is the
+ * other way, while most are new: hash and write each buffer in one pass, then
+ * look the name up and drop the copy if the object exists):
  *   1. hash the source (read only) -> name; remember its fstat;
  *   2. objects/ab/<62 hex> is a regular file of the right size, or staged/<64
  *      hex> exists: deduplicated, nothing written;
@@ -45,12 +48,17 @@
 #define COPY_CHUNK (1u << 30)
 #define STAGING_PREFIX ".staging-"
 #define HEX_LEN (2 * CFS_DIGEST_SIZE)
+#define NOVELTY_MAX 32
 
 struct cfs_store {
         int objects_fd; /* STORE/objects */
         char *path;     /* STORE, for messages */
         atomic_bool no_verity;
         atomic_uint tmp_counter;
+        /* recent new (+1) vs existing (-2) objects, in [-NOVELTY_MAX, NOVELTY_MAX]:
+         * >= 0 = copy while hashing (most objects are new), else hash first */
+        atomic_int novelty;
+        int force_mode; /* tests: 0 adaptive, 1 copy first, -1 hash first */
 
         pthread_mutex_t staging_lock; /* making the staging directory */
         pthread_rwlock_t commit_lock; /* staging links (read) vs commit (write) */
@@ -257,6 +265,9 @@ int cfs_store_open(const char *path, bool create, struct cfs_store **ret, struct
         if (!s)
                 return -ENOMEM;
         s->staging_fd = -1;
+        /* hash first until new objects show up: a store that has everything is
+         * never written to */
+        atomic_init(&s->novelty, -1);
         s->objects_fd = openat(dir_fd, "objects", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->objects_fd < 0) {
                 r = -errno;
@@ -316,9 +327,10 @@ int cfs_store_sync(struct cfs_store *s, struct cfs_error *err)
 
 struct hash_ctx {
         int fd;
+        int out_fd;         /* >= 0: every byte read is written here too */
         uint64_t off, size; /* next offset, expected size */
         size_t pos, len;    /* unconsumed bytes buf[pos, len) */
-        int read_err;
+        int read_err, write_err;
         uint8_t buf[HASH_BUF_SIZE];
 };
 
@@ -341,6 +353,12 @@ static int hash_read_fn(void *p, void *out, size_t count)
                                 return c->read_err = -errno;
                         if (n == 0)
                                 return c->read_err = -EIO; /* shorter than its size */
+                        if (c->out_fd >= 0) {
+                                /* the bytes hashed are the bytes written */
+                                int r = cfs_write_all(c->out_fd, c->buf, (size_t)n);
+                                if (r < 0)
+                                        return c->write_err = r;
+                        }
                         c->off += (uint64_t)n;
                         c->pos = 0;
                         c->len = (size_t)n;
@@ -372,8 +390,11 @@ static int check_ends_at(int fd, uint64_t size, struct cfs_error *err)
         return 0;
 }
 
-/* fs-verity digest of exactly @size bytes of @fd from offset 0. */
-static int hash_fd(int fd, uint64_t size, uint8_t digest[CFS_DIGEST_SIZE], struct cfs_error *err)
+/* fs-verity digest of exactly @size bytes of @fd from offset 0; with @out_fd >= 0
+ * the same bytes are written to @out_fd as they are hashed (a write error is
+ * -errno with *ret_write_err set). */
+static int hash_fd(int fd, int out_fd, uint64_t size, uint8_t digest[CFS_DIGEST_SIZE],
+                   bool *ret_write_err, struct cfs_error *err)
 {
         struct libfsverity_merkle_tree_params params = {
             .version = 1,
@@ -385,10 +406,14 @@ static int hash_fd(int fd, uint64_t size, uint8_t digest[CFS_DIGEST_SIZE], struc
         _cleanup_free_ struct hash_ctx *c = malloc(sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        *c = (struct hash_ctx){.fd = fd, .size = size};
+        *c = (struct hash_ctx){.fd = fd, .out_fd = out_fd, .size = size};
 
         int r = libfsverity_compute_digest(c, hash_read_fn, &params, &d);
         if (r < 0) {
+                if (c->write_err) {
+                        *ret_write_err = true;
+                        return cfs_error_set(err, c->write_err, "%s", strerror(-c->write_err));
+                }
                 if (c->read_err == -EIO)
                         return cfs_error_set(err, EIO,
                                              "file is shorter than its size %llu: it changed "
@@ -618,10 +643,12 @@ static int digest_mismatch(struct cfs_error *err, const char *what,
 }
 
 /* Make sure the copy in @t is the content @digest names: the kernel's fs-verity
- * measurement, or (no fs-verity here) a second userspace hash of the copy. */
+ * measurement, or (no fs-verity here) a second userspace hash of the copy -
+ * unless @digest_of_written is set: @digest was computed over exactly the bytes
+ * written to @t, from the same buffer (copy_hashing()). */
 static int verify_copy(struct cfs_store *s, struct tmpobj *t, uint64_t size,
-                       const uint8_t digest[CFS_DIGEST_SIZE], bool *ret_verity,
-                       struct cfs_error *err)
+                       const uint8_t digest[CFS_DIGEST_SIZE], bool digest_of_written,
+                       bool *ret_verity, struct cfs_error *err)
 {
         uint8_t found[CFS_DIGEST_SIZE];
         int r;
@@ -652,8 +679,11 @@ static int verify_copy(struct cfs_store *s, struct tmpobj *t, uint64_t size,
                         return 0;
                 }
         }
+        if (digest_of_written)
+                return 0;
         struct cfs_error e = {};
-        r = hash_fd(t->fd, size, found, &e);
+        bool write_err = false;
+        r = hash_fd(t->fd, -1, size, found, &write_err, &e);
         if (r < 0)
                 return cfs_error_set(err, r, "cannot read back a new object in %s: %s", s->path,
                                      cfs_error_text(&e, r));
@@ -723,7 +753,7 @@ static int add_object(struct cfs_store *s, int fd, uint64_t size, const struct s
                 return r;
         r = copy_source(s, &t, fd, size, before, err);
         if (r >= 0)
-                r = verify_copy(s, &t, size, digest, &verity, err);
+                r = verify_copy(s, &t, size, digest, false, &verity, err);
         if (r >= 0)
                 r = stage_link(s, &t, digest, err);
         tmpobj_discard(s, &t);
@@ -754,25 +784,137 @@ int cfs_store_add_fd(struct cfs_store *s, int fd, uint64_t size,
         return add_object(s, fd, size, &before, digest, ret_added, ret_verity, err);
 }
 
+static void note_novelty(struct cfs_store *s, bool added)
+{
+        int v = atomic_load_explicit(&s->novelty, memory_order_relaxed);
+        v = added ? CFS_MIN(v + 1, NOVELTY_MAX) : CFS_MAX(v - 2, -NOVELTY_MAX);
+        atomic_store_explicit(&s->novelty, v, memory_order_relaxed); /* racy by design: a hint */
+}
+
+static bool use_copy_first(struct cfs_store *s)
+{
+        if (s->force_mode)
+                return s->force_mode > 0;
+        return atomic_load_explicit(&s->novelty, memory_order_relaxed) >= 0;
+}
+
+/* Copy first (most objects are new): read the source once, hash each buffer and
+ * write the same buffer into a temp file; then look the digest up and drop the
+ * copy if the object exists, else stage it. One sha256 pass and one read of the
+ * source per new object instead of two of each; an existing object costs a
+ * file written and removed, which is why this is only used while most objects
+ * of the run turn out to be new. */
+static int add_copy_first(struct cfs_store *s, int fd, uint64_t size, const struct stat *before,
+                          uint8_t digest[CFS_DIGEST_SIZE], enum cfs_store_added *ret_added,
+                          bool *ret_verity, struct cfs_error *err)
+{
+        struct tmpobj t = {.fd = -1};
+        struct stat after;
+        bool verity = false, write_err = false;
+        struct cfs_error e = {};
+
+        int r = staging_get(s, err);
+        if (r < 0)
+                return r;
+        r = tmpobj_open(s, &t, err);
+        if (r < 0)
+                return r;
+        r = hash_fd(fd, t.fd, size, digest, &write_err, &e);
+        if (r < 0) {
+                if (write_err)
+                        r = cfs_error_set(err, r, "cannot write to object store %s: %s", s->path,
+                                          cfs_error_text(&e, r));
+                else
+                        r = cfs_error_set(err, r, "%s", cfs_error_text(&e, r));
+                goto out;
+        }
+        if (s->after_hash)
+                s->after_hash(fd, s->hook_userdata);
+        /* the image describes the source: it must not have changed meanwhile */
+        if (fstat(fd, &after) < 0) {
+                r = cfs_error_set(err, errno, "%s", strerror(errno));
+                goto out;
+        }
+        if ((uint64_t)after.st_size < size) {
+                r = cfs_error_set(err, EIO,
+                                  "file is shorter than its size %llu: it changed between "
+                                  "hashing and copying it into the object store",
+                                  (unsigned long long)size);
+                goto out;
+        }
+        r = check_ends_at(fd, size, err);
+        if (r < 0)
+                goto out;
+        if (!same_file_state(before, &after)) {
+                r = cfs_error_set(err, EIO,
+                                  "file changed between hashing and copying it into the "
+                                  "object store");
+                goto out;
+        }
+        char name[66];
+        cfs_store_object_name(digest, name);
+        r = lookup(s, s->objects_fd, false, name, size, &verity, err);
+        if (r < 0)
+                goto out;
+        if (r > 0) { /* exists: the copy was for nothing */
+                *ret_added = CFS_STORE_EXISTED;
+                *ret_verity = verity;
+                r = 0;
+                goto out;
+        }
+        (void)sync_file_range(t.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+        r = verify_copy(s, &t, size, digest, true, &verity, err);
+        if (r >= 0)
+                r = stage_link(s, &t, digest, err);
+        if (r < 0)
+                goto out;
+        *ret_added = CFS_STORE_ADDED;
+        if (r == 0) { /* staged already, by this handle */
+                char hex[HEX_LEN + 1];
+                digest_hex(digest, hex);
+                *ret_added = CFS_STORE_EXISTED;
+                r = lookup(s, s->staging_fd, true, hex, size, &verity, err);
+                if (r < 0)
+                        goto out;
+        }
+        *ret_verity = verity;
+        r = 0;
+out:
+        tmpobj_discard(s, &t);
+        return r;
+}
+
 int cfs_store_add_fd_hashing(struct cfs_store *s, int fd, uint64_t size,
                              uint8_t ret_digest[CFS_DIGEST_SIZE], enum cfs_store_added *ret_added,
                              bool *ret_verity, struct cfs_error *err)
 {
         uint8_t digest[CFS_DIGEST_SIZE];
         struct stat before;
+        bool write_err = false;
+        int r;
 
         if (fstat(fd, &before) < 0)
                 return cfs_error_set(err, errno, "%s", strerror(errno));
-        int r = hash_fd(fd, size, digest, err);
+        if (use_copy_first(s))
+                r = add_copy_first(s, fd, size, &before, digest, ret_added, ret_verity, err);
+        else {
+                r = hash_fd(fd, -1, size, digest, &write_err, err);
+                if (r < 0)
+                        return r;
+                if (s->after_hash)
+                        s->after_hash(fd, s->hook_userdata);
+                r = add_object(s, fd, size, &before, digest, ret_added, ret_verity, err);
+        }
         if (r < 0)
                 return r;
-        if (s->after_hash)
-                s->after_hash(fd, s->hook_userdata);
-        r = add_object(s, fd, size, &before, digest, ret_added, ret_verity, err);
-        if (r < 0)
-                return r;
+        note_novelty(s, *ret_added == CFS_STORE_ADDED);
         memcpy(ret_digest, digest, CFS_DIGEST_SIZE);
         return 0;
+}
+
+void cfs_store_set_test_mode(struct cfs_store *s, int mode)
+{
+        s->force_mode = mode;
 }
 
 /* Names of the objects staged now (64 hex), in *ret (one array, NUL-separated). */

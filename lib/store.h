@@ -61,13 +61,20 @@ int cfs_store_add_fd(struct cfs_store *s, int fd, uint64_t size,
                      bool *ret_verity, struct cfs_error *err);
 
 /*
- * Like cfs_store_add_fd() for content whose digest is not known yet: @fd is
- * hashed first (read only), the digest returned in @ret_digest; an object that
- * exists costs nothing more. A new one is copied (copy_file_range) and must
- * come from an unchanged source: same inode, size, mtime and ctime before
- * hashing and after copying, exactly @size bytes copied; otherwise -EIO "changed
- * between hashing and copying". The copy is verified like cfs_store_add_fd()'s.
- * (The directory scanner uses this: it learns digests only by reading files.)
+ * Like cfs_store_add_fd() for content whose digest is not known yet; the digest
+ * is returned in @ret_digest. Two ways, chosen per file by what the last files
+ * of this handle were (a hint; a fresh handle starts with the first):
+ * - hash first (read only), while most files turn out to exist already: an
+ *   object that exists costs nothing more; a new one is then copied
+ *   (copy_file_range) and verified like cfs_store_add_fd()'s;
+ * - copy while hashing, while most files turn out to be new: one read of the
+ *   source, each buffer hashed and written to the temp copy (the digest is the
+ *   digest of the bytes written, so no second pass); an object that exists
+ *   after all only costs a copy that is removed.
+ * Either way the source must be unchanged: same inode, size, mtime and ctime
+ * before and after, exactly @size bytes; otherwise -EIO "changed between hashing
+ * and copying". (The directory scanner uses this: it learns digests only by
+ * reading files.)
  */
 int cfs_store_add_fd_hashing(struct cfs_store *s, int fd, uint64_t size,
                              uint8_t ret_digest[CFS_DIGEST_SIZE], enum cfs_store_added *ret_added,
@@ -87,6 +94,11 @@ int cfs_store_commit(struct cfs_store *s, struct cfs_error *err);
 int cfs_store_sync(struct cfs_store *s, struct cfs_error *err);
 
 /* For tests only: called by cfs_store_add_fd_hashing() with the source fd after
- * hashing it and before copying it (to change the source in between). */
+ * hashing it and before copying it (to change the source in between); when
+ * copying while hashing, after both, before the source is checked again. */
 void cfs_store_set_test_hook(struct cfs_store *s, void (*after_hash)(int fd, void *userdata),
                              void *userdata);
+
+/* For tests only: how cfs_store_add_fd_hashing() adds a file: 0 adaptive (the
+ * default), 1 always copy while hashing, -1 always hash first. */
+void cfs_store_set_test_mode(struct cfs_store *s, int mode);

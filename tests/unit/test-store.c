@@ -761,7 +761,10 @@ static void test_source_changed_after_hash(void **state)
 
         snprintf(store, sizeof(store), "%s/store", dir);
         assert_int_equal(cfs_store_open(store, true, &s, NULL), 0);
-        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        /* both ways of adding: copy while hashing (hook after the copy) and hash first */
+        for (size_t k = 0; k < 2 * sizeof(cases) / sizeof(cases[0]); k++) {
+                size_t i = k % (sizeof(cases) / sizeof(cases[0]));
+                cfs_store_set_test_mode(s, k < sizeof(cases) / sizeof(cases[0]) ? 1 : -1);
                 struct cfs_error err = {};
                 uint8_t *c = pattern(30000, 30 + (unsigned)i);
                 int fd = make_file(dir, "src", c, 30000);
@@ -770,7 +773,7 @@ static void test_source_changed_after_hash(void **state)
                 assert_int_equal(cfs_store_add_fd_hashing(s, fd, 30000, d, &added, &verity, &err),
                                  -EIO);
                 if (!strstr(err.message, cases[i].msg))
-                        fail_msg("case %zu: '%s'", i, err.message);
+                        fail_msg("case %zu: '%s'", k, err.message);
                 cfs_store_set_test_hook(s, NULL, NULL);
                 count_store(store, &objects, &temps);
                 assert_int_equal(objects, 0);
@@ -851,6 +854,73 @@ static void test_copy_from_other_fs(void **state)
         free(dir);
 }
 
+/* Copy while hashing (what a run into a mostly empty store uses): the object is
+ * the source, a second identical file or an object already in the store drops
+ * its copy, a failed write leaves nothing. */
+static void test_copy_first(void **state)
+{
+        (void)state;
+        char *dir = test_tmpdir("test-store"), store[4200];
+        struct cfs_store *s = NULL;
+        struct cfs_error err = {};
+        enum cfs_store_added added;
+        bool verity;
+        uint8_t d[CFS_DIGEST_SIZE], want[CFS_DIGEST_SIZE];
+        unsigned objects, temps;
+        struct rlimit old, lim;
+
+        snprintf(store, sizeof(store), "%s/store", dir);
+        assert_int_equal(cfs_store_open(store, true, &s, &err), 0);
+        cfs_store_set_test_mode(s, 1);
+        const size_t len = 3 * 128 * 1024 + 17; /* several buffers, a partial one */
+        uint8_t *c = pattern(len, 61);
+        test_ref_digest(c, len, want);
+        int fd = make_file(dir, "src", c, len);
+        assert_int_equal(cfs_store_add_fd_hashing(s, fd, len, d, &added, &verity, &err), 0);
+        assert_memory_equal(d, want, CFS_DIGEST_SIZE);
+        assert_int_equal(added, CFS_STORE_ADDED);
+        memset(d, 0, sizeof(d));
+        /* staged already by this handle */
+        assert_int_equal(cfs_store_add_fd_hashing(s, fd, len, d, &added, &verity, &err), 0);
+        assert_memory_equal(d, want, CFS_DIGEST_SIZE);
+        assert_int_equal(added, CFS_STORE_EXISTED);
+        count_store(store, &objects, &temps);
+        assert_int_equal(objects, 0);
+        assert_int_equal(temps, 1); /* the one staged copy, no temp */
+        assert_int_equal(cfs_store_commit(s, &err), 0);
+        assert_object(store, d, c, len);
+        /* in the store: copied and dropped */
+        assert_int_equal(cfs_store_add_fd_hashing(s, fd, len, d, &added, &verity, &err), 0);
+        assert_memory_equal(d, want, CFS_DIGEST_SIZE);
+        assert_int_equal(added, CFS_STORE_EXISTED);
+        count_store(store, &objects, &temps);
+        assert_int_equal(objects, 1);
+        assert_int_equal(temps, 0);
+        close(fd);
+
+        /* a write that fails half way */
+        uint8_t *c2 = pattern(200000, 62);
+        int fd2 = make_file(dir, "src2", c2, 200000);
+        signal(SIGXFSZ, SIG_IGN);
+        assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+        lim = old;
+        lim.rlim_cur = 100000;
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+        int r = cfs_store_add_fd_hashing(s, fd2, 200000, d, &added, &verity, &err);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+        assert_int_equal(r, -EFBIG);
+        assert_non_null(strstr(err.message, store));
+        count_store(store, &objects, &temps);
+        assert_int_equal(objects, 1);
+        assert_int_equal(temps, 0);
+        close(fd2);
+        free(c2);
+        free(c);
+        cfs_store_free(s);
+        test_rm_rf(dir);
+        free(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -869,6 +939,7 @@ int main(void)
             cmocka_unit_test(test_source_changed_after_hash),
             cmocka_unit_test(test_damaged_object),
             cmocka_unit_test(test_copy_from_other_fs),
+            cmocka_unit_test(test_copy_first),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
