@@ -319,6 +319,8 @@ static int line_cmp(const void *a, const void *b)
 static void short_escapes(char *s)
 {
         static const char from[] = {0x0a, 0x09, 0x0d, 0x5c}, to[] = {'n', 't', 'r', '\\'};
+        if (!s)
+                return;
         char *w = s;
         for (const char *r = s; *r;) {
                 if (r[0] != '\\' || !r[1]) {

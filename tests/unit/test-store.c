@@ -111,9 +111,9 @@ static void count_store(const char *store, unsigned *objects, unsigned *temps)
 /* Number of objects/.staging-* directories. */
 static unsigned count_staging_dirs(const char *store)
 {
-        char path[4096];
+        _cleanup_free_ char *path = NULL;
         unsigned n = 0;
-        snprintf(path, sizeof(path), "%s/objects", store);
+        assert_true(asprintf(&path, "%s/objects", store) > 0);
         DIR *d = opendir(path);
         assert_non_null(d);
         struct dirent *de;
