@@ -29,10 +29,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct cfs_image *, cfs_image_close);
 
 /* Summary figures of an opened image. */
 struct cfs_image_info {
-        uint64_t size;             /* file length */
+        uint64_t size; /* file length */
         uint32_t composefs_version;
-        uint32_t flags;            /* header flags */
-        uint64_t inos;             /* superblock inode count */
+        uint32_t flags; /* header flags */
+        uint64_t inos;  /* superblock inode count */
         uint64_t root_nid;
 };
 void cfs_image_get_info(const struct cfs_image *img, struct cfs_image_info *ret);

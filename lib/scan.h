@@ -22,8 +22,8 @@ struct cfs_scan_progress {
 };
 
 struct cfs_scan_options {
-        struct cfs_store *store;  /* copy file contents here; may be NULL */
-        unsigned threads;         /* hashing threads; 0 = number of online CPUs */
+        struct cfs_store *store; /* copy file contents here; may be NULL */
+        unsigned threads;        /* hashing threads; 0 = number of online CPUs */
         /* called from the scanning thread now and then; may be NULL */
         void (*progress)(const struct cfs_scan_progress *p, void *userdata);
         void *userdata;
