@@ -56,15 +56,8 @@ static bool visited_test(const struct walker *w, uint64_t nid)
 /* Path of the entry @name in the directory at the top of the stack. */
 static int path_set(struct walker *w, size_t dir_len, const uint8_t *name, size_t len)
 {
-        size_t need = dir_len + 1 + len + 1;
-        if (need > w->path_alloc) {
-                size_t a = CFS_MAX(need, 2 * w->path_alloc);
-                char *p = realloc(w->path, a);
-                if (!p)
-                        return -ENOMEM;
-                w->path = p;
-                w->path_alloc = a;
-        }
+        if (cfs_reserve(&w->path, &w->path_alloc, dir_len + 1 + len + 1, 1, 0) < 0)
+                return -ENOMEM;
         w->path[dir_len] = '/';
         memcpy(w->path + dir_len + 1, name, len);
         w->c.path = w->path;

@@ -593,15 +593,7 @@ static int overlay_rules(const struct cfs_rctx *c, const struct cfs_rinode *ino,
 
 static int vec_reserve(struct cfs_rxattr **vec, size_t *alloc, size_t n)
 {
-        if (n <= *alloc)
-                return 0;
-        size_t a = CFS_MAX(n, CFS_MAX((size_t)16, 2 * *alloc));
-        struct cfs_rxattr *v = reallocarray(*vec, a, sizeof(*v));
-        if (!v)
-                return -ENOMEM;
-        *vec = v;
-        *alloc = a;
-        return 0;
+        return cfs_reserve(vec, alloc, n, sizeof(**vec), 16);
 }
 
 /* Names strictly increasing within [a, b) (upstream writes each group sorted). */

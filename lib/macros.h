@@ -71,6 +71,23 @@ static inline void fclosep(FILE **f)
         }
 
 /* a + b and a * b without silent wrap-around: return false on overflow. */
+/*
+ * Make room for @need elements of @size bytes in the array *@p holding *@alloc:
+ * grows to max(@need, 2 * *@alloc, @min). 0, or -ENOMEM with *@p untouched.
+ */
+static inline int cfs_reserve(void *p, size_t *alloc, size_t need, size_t size, size_t min)
+{
+        if (need <= *alloc)
+                return 0;
+        size_t a = CFS_MAX(need, CFS_MAX(min, 2 * *alloc));
+        void *n = reallocarray(*(void **)p, a, size);
+        if (!n)
+                return -ENOMEM;
+        *(void **)p = n;
+        *alloc = a;
+        return 0;
+}
+
 /* Value of one hex digit (either case), or -1. */
 static inline int cfs_hexval(unsigned char c)
 {

@@ -429,15 +429,8 @@ static int scan_errno(struct scan *s, int r)
 
 static int path_set(struct scan *s, size_t dir_len, const char *name, size_t name_len)
 {
-        size_t need = dir_len + 1 + name_len + 1;
-        if (need > s->path_alloc) {
-                size_t a = CFS_MAX(need, 2 * s->path_alloc);
-                char *p = realloc(s->path, a);
-                if (!p)
-                        return -ENOMEM;
-                s->path = p;
-                s->path_alloc = a;
-        }
+        if (cfs_reserve(&s->path, &s->path_alloc, dir_len + 1 + name_len + 1, 1, 0) < 0)
+                return -ENOMEM;
         size_t o = dir_len;
         if (dir_len > 0)
                 s->path[o++] = '/';

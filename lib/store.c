@@ -120,8 +120,8 @@ static int mkdirat_ok(int dir_fd, const char *name)
 
 /* ---- staging directories ---- */
 
-/* Unlink every entry of directory @fd (flat: files only). */
-static int empty_dir(int fd)
+/* A directory stream over a copy of @fd, from its first entry. */
+static int opendir_dup(int fd, DIR **ret)
 {
         int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         if (dfd < 0)
@@ -133,7 +133,17 @@ static int empty_dir(int fd)
                 return r;
         }
         rewinddir(d);
-        int r = 0;
+        *ret = d;
+        return 0;
+}
+
+/* Unlink every entry of directory @fd (flat: files only). */
+static int empty_dir(int fd)
+{
+        DIR *d = NULL;
+        int r = opendir_dup(fd, &d);
+        if (r < 0)
+                return r;
         struct dirent *de;
         while ((de = readdir(d))) {
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -920,16 +930,10 @@ void cfs_store_set_test_mode(struct cfs_store *s, int mode)
 /* Names of the objects staged now (64 hex), in *ret (one array, NUL-separated). */
 static int list_staged(struct cfs_store *s, char **ret, size_t *ret_n)
 {
-        int dfd = fcntl(s->staging_fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
-                return -errno;
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                int r = -errno;
-                close(dfd);
+        DIR *d = NULL;
+        int r = opendir_dup(s->staging_fd, &d);
+        if (r < 0)
                 return r;
-        }
-        rewinddir(d);
         char *names = NULL;
         size_t n = 0, alloc = 0;
         struct dirent *de;
