@@ -45,32 +45,25 @@ host_mirror() {
         done
 }
 
+# apt options of the private configuration (no host lists, state or cache)
+apt_private_opts() {
+        apt_opts=(-o Dir::Etc::SourceList="$apt_dir/sources.list"
+                -o Dir::Etc::SourceParts="$apt_dir/empty"
+                -o Dir::Etc::Preferences="$apt_dir/empty/preferences"
+                -o Dir::Etc::PreferencesParts="$apt_dir/empty"
+                -o Dir::State="$apt_dir/state"
+                -o Dir::State::Lists="$apt_dir/lists"
+                -o Dir::State::status="$apt_dir/status"
+                -o Dir::Cache="$apt_dir/cache"
+                -o APT::Architecture=amd64 -o APT::Architectures=amd64)
+}
 apt_private() {
-        apt-get -q \
-                -o Dir::Etc::SourceList="$apt_dir/sources.list" \
-                -o Dir::Etc::SourceParts="$apt_dir/empty" \
-                -o Dir::Etc::Preferences="$apt_dir/empty/preferences" \
-                -o Dir::Etc::PreferencesParts="$apt_dir/empty" \
-                -o Dir::State="$apt_dir/state" \
-                -o Dir::State::Lists="$apt_dir/lists" \
-                -o Dir::State::status="$apt_dir/status" \
-                -o Dir::Cache="$apt_dir/cache" \
-                -o APT::Sandbox::User=root \
-                -o APT::Architecture=amd64 -o APT::Architectures=amd64 \
-                "$@"
+        apt_private_opts
+        apt-get -q "${apt_opts[@]}" -o APT::Sandbox::User=root "$@"
 }
 apt_cache_private() {
-        apt-cache \
-                -o Dir::Etc::SourceList="$apt_dir/sources.list" \
-                -o Dir::Etc::SourceParts="$apt_dir/empty" \
-                -o Dir::Etc::Preferences="$apt_dir/empty/preferences" \
-                -o Dir::Etc::PreferencesParts="$apt_dir/empty" \
-                -o Dir::State="$apt_dir/state" \
-                -o Dir::State::Lists="$apt_dir/lists" \
-                -o Dir::State::status="$apt_dir/status" \
-                -o Dir::Cache="$apt_dir/cache" \
-                -o APT::Architecture=amd64 -o APT::Architectures=amd64 \
-                "$@"
+        apt_private_opts
+        apt-cache "${apt_opts[@]}" "$@"
 }
 
 # Ask trixie which cloud kernel is current; download and unpack it unless cached.
