@@ -161,27 +161,13 @@ static int unescape(struct parser *p, struct field f, char *out, size_t *ret_len
 
 static int ensure_scratch(struct parser *p, size_t len)
 {
-        if (len + 64 <= p->scratch_size)
-                return 0;
-        size_t size = CFS_MAX(len + 64, 2 * p->scratch_size);
-        char *s = realloc(p->scratch, size);
-        if (!s)
-                return -ENOMEM;
-        p->scratch = s;
-        p->scratch_size = size;
-        return 0;
+        return cfs_reserve(&p->scratch, &p->scratch_size, len + 64, 1, 0);
 }
 
 static int cache_set(struct parser *p, const char *path, size_t len, struct cfs_node *n)
 {
-        if (len > p->cache_alloc) {
-                size_t alloc = CFS_MAX(len, 2 * p->cache_alloc);
-                char *c = realloc(p->cache, alloc);
-                if (!c)
-                        return -ENOMEM;
-                p->cache = c;
-                p->cache_alloc = alloc;
-        }
+        if (cfs_reserve(&p->cache, &p->cache_alloc, len, 1, 0) < 0)
+                return -ENOMEM;
         if (len)
                 memcpy(p->cache, path, len);
         p->cache_len = len;
@@ -271,14 +257,8 @@ static int insert_node(struct parser *p, const char *path, size_t len, uint32_t 
 
 static int add_fixup(struct parser *p, struct cfs_node *n)
 {
-        if (p->n_fixups == p->alloc_fixups) {
-                size_t alloc = p->alloc_fixups ? 2 * p->alloc_fixups : 64;
-                struct fixup *f = reallocarray(p->fixups, alloc, sizeof(*f));
-                if (!f)
-                        return -ENOMEM;
-                p->fixups = f;
-                p->alloc_fixups = alloc;
-        }
+        if (cfs_reserve(&p->fixups, &p->alloc_fixups, p->n_fixups + 1, sizeof(*p->fixups), 64) < 0)
+                return -ENOMEM;
         p->fixups[p->n_fixups++] = (struct fixup){n, p->line};
         return 0;
 }

@@ -23,13 +23,7 @@ static int buf_reserve(struct buf *b, size_t n)
         size_t need;
         if (!cfs_add_u64(b->len, n, &need))
                 return -ENOMEM;
-        size_t alloc = CFS_MAX(need, CFS_MAX(2 * b->alloc, (size_t)4096));
-        char *p = realloc(b->p, alloc);
-        if (!p)
-                return -ENOMEM;
-        b->p = p;
-        b->alloc = alloc;
-        return 0;
+        return cfs_reserve(&b->p, &b->alloc, need, 1, 4096);
 }
 
 /* The append helpers assume the caller reserved the room. */
@@ -242,13 +236,8 @@ static int write_tree(struct writer *w, struct cfs_node *root)
                         return r;
                 if (c->link || !S_ISDIR(c->mode) || c->n_children == 0)
                         continue;
-                if (depth == alloc) {
-                        struct frame *s = reallocarray(stack, 2 * alloc, sizeof(*stack));
-                        if (!s)
-                                return -ENOMEM;
-                        stack = s;
-                        alloc *= 2;
-                }
+                if (cfs_reserve(&stack, &alloc, depth + 1, sizeof(*stack), 0) < 0)
+                        return -ENOMEM;
                 stack[depth++] = (struct frame){c, 0, w->path.len};
         }
         return 0;

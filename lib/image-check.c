@@ -104,14 +104,8 @@ static int check_entry(struct walker *w, const struct cfs_rinode *ino, const str
 static int push_dir(struct walker *w, const struct cfs_rinode *ino, uint64_t parent_nid, void *ud,
                     size_t path_len)
 {
-        if (w->depth == w->alloc) {
-                size_t a = w->alloc ? 2 * w->alloc : 64;
-                struct frame *s = reallocarray(w->stack, a, sizeof(*s));
-                if (!s)
-                        return -ENOMEM;
-                w->stack = s;
-                w->alloc = a;
-        }
+        if (cfs_reserve(&w->stack, &w->alloc, w->depth + 1, sizeof(*w->stack), 64) < 0)
+                return -ENOMEM;
         struct frame *f = &w->stack[w->depth++];
         *f = (struct frame){.parent_nid = parent_nid, .ud = ud, .path_len = path_len};
         cfs_rdir_init(&f->it, ino);

@@ -289,14 +289,9 @@ static int pair_get(struct cfs_writer *w, const struct witem *it, uint32_t *ret)
 
 static int scratch_push(struct cfs_writer *w, uint8_t kind, uint32_t ref)
 {
-        if (w->n_scratch == w->alloc_scratch) {
-                size_t alloc = w->alloc_scratch ? 2 * w->alloc_scratch : 64;
-                struct witem *s = realloc(w->scratch, alloc * sizeof(*s));
-                if (!s)
-                        return -ENOMEM;
-                w->scratch = s;
-                w->alloc_scratch = alloc;
-        }
+        if (cfs_reserve(&w->scratch, &w->alloc_scratch, w->n_scratch + 1, sizeof(*w->scratch), 64) <
+            0)
+                return -ENOMEM;
         w->scratch[w->n_scratch++] = (struct witem){.ref = ref, .kind = kind};
         return 0;
 }
@@ -443,12 +438,9 @@ static int append_ref(struct cfs_writer *w, uint32_t pair)
         if (w->n_xrefs == w->alloc_xrefs) {
                 if (w->alloc_xrefs >= UINT32_MAX / 2)
                         return cfs_error_set(w->err, EFBIG, "cannot write file: too many xattrs");
-                size_t alloc = w->alloc_xrefs ? 2 * w->alloc_xrefs : 4096;
-                uint32_t *x = realloc(w->xrefs, alloc * sizeof(*x));
-                if (!x)
+                if (cfs_reserve(&w->xrefs, &w->alloc_xrefs, w->n_xrefs + 1, sizeof(*w->xrefs),
+                                4096) < 0)
                         return -ENOMEM;
-                w->xrefs = x;
-                w->alloc_xrefs = alloc;
         }
         w->xrefs[w->n_xrefs++] = pair;
         struct wpair *p = &w->pairs[pair];

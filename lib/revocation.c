@@ -73,14 +73,8 @@ static int parse_hash(const char *s, size_t len, uint8_t out[32])
 
 static int add(struct cfs_revocation *r, enum entry_kind kind, const uint8_t hash[32])
 {
-        if (r->n == r->alloc) {
-                size_t alloc = r->alloc ? 2 * r->alloc : 16;
-                struct entry *e = realloc(r->entries, alloc * sizeof(*e));
-                if (!e)
-                        return -ENOMEM;
-                r->entries = e;
-                r->alloc = alloc;
-        }
+        if (cfs_reserve(&r->entries, &r->alloc, r->n + 1, sizeof(*r->entries), 16) < 0)
+                return -ENOMEM;
         r->entries[r->n].kind = (uint8_t)kind;
         memcpy(r->entries[r->n].hash, hash, 32);
         r->n++;

@@ -368,14 +368,9 @@ int cfs_tree_walk(struct cfs_tree *t, int (*fn)(struct cfs_node *n, void *userda
                 if (r != 0)
                         goto out;
                 if (!c->link && S_ISDIR(c->mode) && c->n_children > 0) {
-                        if (depth == alloc) {
-                                struct frame *s = realloc(stack, 2 * alloc * sizeof(*stack));
-                                if (!s) {
-                                        r = -ENOMEM;
-                                        goto out;
-                                }
-                                stack = s;
-                                alloc *= 2;
+                        if (cfs_reserve(&stack, &alloc, depth + 1, sizeof(*stack), 0) < 0) {
+                                r = -ENOMEM;
+                                goto out;
                         }
                         stack[depth++] = (struct frame){c, 0};
                 }
@@ -458,14 +453,8 @@ int cfs_tree_intern_xattr(struct cfs_tree *t, const char *name, size_t name_len,
                 if (r < 0)
                         return r;
         }
-        if (t->n_xattrs == t->alloc_xattrs) {
-                size_t alloc = t->alloc_xattrs ? t->alloc_xattrs * 2 : 64;
-                struct cfs_xattr *x = realloc(t->xattrs, alloc * sizeof(*x));
-                if (!x)
-                        return -ENOMEM;
-                t->xattrs = x;
-                t->alloc_xattrs = alloc;
-        }
+        if (cfs_reserve(&t->xattrs, &t->alloc_xattrs, t->n_xattrs + 1, sizeof(*t->xattrs), 64) < 0)
+                return -ENOMEM;
         struct cfs_xattr *x = &t->xattrs[t->n_xattrs];
         x->name = cfs_tree_strndup(t, name, name_len);
         x->value = cfs_tree_memdup(t, value, value_len);
