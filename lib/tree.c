@@ -268,7 +268,14 @@ int cfs_tree_add_child(struct cfs_tree *t, struct cfs_node *parent, const char *
                 return -EINVAL;
         if (!S_ISDIR(parent->mode) || parent->link)
                 return -ENOTDIR;
-        if (cfs_tree_lookup(t, parent, name, name_len))
+        /* Children usually arrive in sorted order (dumps, sorted scans): a name
+         * after the last one of a sorted list can't be there yet, so the lookup,
+         * which dereferences every node it probes, is skipped. */
+        const struct cfs_node *last =
+            parent->n_children ? parent->children[parent->n_children - 1] : NULL;
+        bool in_order = parent->children_sorted &&
+                        (!last || cfs_name_cmp(last->name, last->name_len, name, name_len) < 0);
+        if (!in_order && cfs_tree_lookup(t, parent, name, name_len))
                 return -EEXIST;
         if (t->n_nodes >= UINT32_MAX)
                 return -EFBIG;

@@ -56,6 +56,32 @@ static void test_add_lookup(void **state)
         assert_string_equal(p, "/usr/bin/ls");
 }
 
+/* Duplicates are found whether children arrive sorted (the lookup is skipped
+ * while each name sorts after the last) or not. */
+static void test_duplicates_in_and_out_of_order(void **state)
+{
+        (void)state;
+        _cleanup_(cfs_tree_freep) struct cfs_tree *t = NULL;
+        struct cfs_node *root, *n;
+        assert_int_equal(cfs_tree_new(&t), 0);
+        assert_int_equal(cfs_tree_add_root(t, &root), 0);
+        add(t, root, "a", S_IFREG | 0644);
+        add(t, root, "b", S_IFREG | 0644);
+        add(t, root, "c", S_IFREG | 0644);
+        /* sorted so far: the last name and an earlier one are both refused */
+        assert_int_equal(cfs_tree_add_child(t, root, "c", 1, &n), -EEXIST);
+        assert_int_equal(cfs_tree_add_child(t, root, "a", 1, &n), -EEXIST);
+        assert_true(root->children_sorted);
+        /* out of order: "ab" < "c" is added, then every name goes through the lookup */
+        add(t, root, "ab", S_IFREG | 0644);
+        assert_false(root->children_sorted);
+        assert_int_equal(cfs_tree_add_child(t, root, "ab", 2, &n), -EEXIST);
+        assert_int_equal(cfs_tree_add_child(t, root, "c", 1, &n), -EEXIST);
+        assert_int_equal(cfs_tree_add_child(t, root, "d", 1, &n), 0);
+        assert_int_equal(cfs_tree_add_child(t, root, "d", 1, &n), -EEXIST);
+        assert_int_equal(cfs_tree_n_nodes(t), 6);
+}
+
 static void test_many_and_sort(void **state)
 {
         (void)state;
@@ -202,8 +228,11 @@ static void test_walk_and_links(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_add_lookup),     cmocka_unit_test(test_many_and_sort),
-            cmocka_unit_test(test_name_cmp),       cmocka_unit_test(test_xattrs),
+            cmocka_unit_test(test_add_lookup),
+            cmocka_unit_test(test_duplicates_in_and_out_of_order),
+            cmocka_unit_test(test_many_and_sort),
+            cmocka_unit_test(test_name_cmp),
+            cmocka_unit_test(test_xattrs),
             cmocka_unit_test(test_walk_and_links),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
