@@ -49,6 +49,7 @@ static const struct key_def keys[] = {
     {"State", "Var", T_VAR, FIELD(var)},
     {"State", "StateDirectory", T_PATH, FIELD(state)},
     {"TPM", "PolicyBlob", T_PATH, FIELD(tpm_blob)},
+    {"TPM", "PolicyApprovals", T_PATH, FIELD(tpm_approvals)},
     {"TPM", "Device", T_TCTI, FIELD(tpm_device)},
     {"TPM", "MeasurePCR", T_PCR, FIELD(measure_pcr)},
     {"TPM", "AntiRollback", T_ROLLBACK, FIELD(anti_rollback)},
@@ -75,6 +76,7 @@ void cfs_policy_init(struct cfs_policy *p)
         strcpy(p->certificates, "/etc/cfsroot/trusted.d");
         strcpy(p->state, "/composefs/state");
         strcpy(p->tpm_blob, "/composefs/tpm-policy.blob");
+        strcpy(p->tpm_approvals, "/composefs/tpm-policy.approvals");
         strcpy(p->tpm_device, "device:/dev/tpmrm0");
         p->measure_pcr = 13;
         p->require_signature = true;

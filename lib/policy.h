@@ -66,9 +66,10 @@ struct cfs_policy {
         char state[CFS_POLICY_PATH_MAX]; /* StateDirectory= below the physical root */
         /* [TPM] */
         char tpm_blob[CFS_POLICY_PATH_MAX]; /* PolicyBlob= sealed policy below the physical root */
-        char tpm_device[CFS_POLICY_PATH_MAX]; /* Device= tpm2-tss TCTI configuration */
-        int measure_pcr;                      /* MeasurePCR= 0-23, -1 = no measurement */
-        enum cfs_rollback_mode anti_rollback; /* AntiRollback= */
+        char tpm_approvals[CFS_POLICY_PATH_MAX]; /* PolicyApprovals= signed PCR approvals (v2) */
+        char tpm_device[CFS_POLICY_PATH_MAX];    /* Device= tpm2-tss TCTI configuration */
+        int measure_pcr;                         /* MeasurePCR= 0-23, -1 = no measurement */
+        enum cfs_rollback_mode anti_rollback;    /* AntiRollback= */
 };
 
 /* The built-in defaults (what an absent or empty policy file means). */

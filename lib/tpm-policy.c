@@ -197,10 +197,10 @@ int cfs_tpm_blob_parse(const uint8_t *buf, size_t len, struct cfs_tpm_blob *ret,
                 return cfs_error_set(err, EBADMSG,
                                      "sealed blob: bad magic (not made by cfsroot seal)");
         unsigned version = cfs_get_le16(buf + 6), bank = cfs_get_le16(buf + 8);
-        if (version != FORMAT_VERSION)
+        if (version != CFS_TPM_BLOB_V1 && version != CFS_TPM_BLOB_V2)
                 return cfs_error_set(err, EBADMSG,
-                                     "sealed blob: version %u, this cfsroot reads version %u",
-                                     version, FORMAT_VERSION);
+                                     "sealed blob: version %u, this cfsroot reads versions 1 and 2",
+                                     version);
         if (bank != CFS_TPM_ALG_SHA256)
                 return cfs_error_set(err, EBADMSG,
                                      "sealed blob: PCR bank 0x%04x (only sha256, 0x000b, is used)",
@@ -214,16 +214,19 @@ int cfs_tpm_blob_parse(const uint8_t *buf, size_t len, struct cfs_tpm_blob *ret,
                                      " (needs at least one of PCRs 0-23, nothing above)",
                                      mask);
         size_t off = BLOB_HEADER_SIZE;
-        size_t values = (size_t)popcount24(mask) * CFS_TPM_PCR_SIZE;
+        size_t values =
+            version == CFS_TPM_BLOB_V1 ? (size_t)popcount24(mask) * CFS_TPM_PCR_SIZE : 0;
         if (len - off < values)
                 return cfs_error_set(err, EBADMSG, "sealed blob: truncated in the PCR values");
-        for (unsigned pcr = 0; pcr < CFS_TPM_PCR_COUNT; pcr++)
-                if (mask & (1u << pcr)) {
-                        memcpy(ret->pcr_values[pcr], buf + off, CFS_TPM_PCR_SIZE);
-                        off += CFS_TPM_PCR_SIZE;
-                }
-        static const char *const names[BLOB_FIELDS] = {"policy", "public area", "private area",
-                                                       "reserved field"};
+        if (version == CFS_TPM_BLOB_V1)
+                for (unsigned pcr = 0; pcr < CFS_TPM_PCR_COUNT; pcr++)
+                        if (mask & (1u << pcr)) {
+                                memcpy(ret->pcr_values[pcr], buf + off, CFS_TPM_PCR_SIZE);
+                                off += CFS_TPM_PCR_SIZE;
+                        }
+        const char *const names[BLOB_FIELDS] = {"policy", "public area", "private area",
+                                                version == CFS_TPM_BLOB_V1 ? "reserved field"
+                                                                           : "signing key"};
         const uint8_t *field[BLOB_FIELDS];
         size_t flen[BLOB_FIELDS];
         for (unsigned i = 0; i < BLOB_FIELDS; i++) {
@@ -251,9 +254,13 @@ int cfs_tpm_blob_parse(const uint8_t *buf, size_t len, struct cfs_tpm_blob *ret,
                                      flen[0]);
         if (flen[1] < 2 || flen[2] < 2)
                 return cfs_error_set(err, EBADMSG, "sealed blob: empty TPM object");
-        if (flen[3] != 0)
+        if (version == CFS_TPM_BLOB_V1 && flen[3] != 0)
                 return cfs_error_set(err, EBADMSG,
                                      "sealed blob: reserved field is not empty (version 1)");
+        if (version == CFS_TPM_BLOB_V2 && flen[3] < 2)
+                return cfs_error_set(err, EBADMSG,
+                                     "sealed blob: version 2 without the signing key");
+        ret->version = version;
         ret->pcr_bank = (uint16_t)bank;
         ret->pcr_mask = mask;
         ret->policy = field[0];
@@ -262,36 +269,48 @@ int cfs_tpm_blob_parse(const uint8_t *buf, size_t len, struct cfs_tpm_blob *ret,
         ret->public_len = flen[1];
         ret->private_area = field[2];
         ret->private_len = flen[2];
+        if (version == CFS_TPM_BLOB_V2) {
+                ret->auth_key = field[3];
+                ret->auth_key_len = flen[3];
+        }
         return 0;
 }
 
 int cfs_tpm_blob_serialize(const struct cfs_tpm_blob *b, uint8_t **ret, size_t *ret_len,
                            struct cfs_error *err)
 {
+        unsigned version = b->version ? b->version : CFS_TPM_BLOB_V1;
+        bool v1 = version == CFS_TPM_BLOB_V1;
         if (b->pcr_mask == 0 || (b->pcr_mask >> CFS_TPM_PCR_COUNT) ||
             b->pcr_bank != CFS_TPM_ALG_SHA256)
                 return cfs_error_set(err, EINVAL, "sealed blob: bad PCR selection");
+        if (version != CFS_TPM_BLOB_V1 && version != CFS_TPM_BLOB_V2)
+                return cfs_error_set(err, EINVAL, "sealed blob: version %u", version);
+        size_t key_len = v1 ? 0 : b->auth_key_len;
         if (b->policy_len < CFS_TPM_POLICY_HEADER_SIZE || b->policy_len > CFS_TPM_POLICY_MAX_SIZE ||
             b->public_len < 2 || b->public_len > CFS_TPM_BLOB_FIELD_MAX || b->private_len < 2 ||
-            b->private_len > CFS_TPM_BLOB_FIELD_MAX)
+            b->private_len > CFS_TPM_BLOB_FIELD_MAX ||
+            (!v1 && (key_len < 2 || key_len > CFS_TPM_BLOB_FIELD_MAX || !b->auth_key)))
                 return cfs_error_set(err, EINVAL, "sealed blob: field out of bounds");
-        size_t len = BLOB_HEADER_SIZE + (size_t)popcount24(b->pcr_mask) * CFS_TPM_PCR_SIZE +
-                     4 * BLOB_FIELDS + b->policy_len + b->public_len + b->private_len;
+        size_t len = BLOB_HEADER_SIZE +
+                     (v1 ? (size_t)popcount24(b->pcr_mask) * CFS_TPM_PCR_SIZE : 0) +
+                     4 * BLOB_FIELDS + b->policy_len + b->public_len + b->private_len + key_len;
         uint8_t *buf = calloc(1, len);
         if (!buf)
                 return -ENOMEM;
         memcpy(buf, blob_magic, sizeof(blob_magic));
-        cfs_put_le16(buf + 6, FORMAT_VERSION);
+        cfs_put_le16(buf + 6, (uint16_t)version);
         cfs_put_le16(buf + 8, b->pcr_bank);
         cfs_put_le32(buf + 12, b->pcr_mask);
         size_t off = BLOB_HEADER_SIZE;
-        for (unsigned pcr = 0; pcr < CFS_TPM_PCR_COUNT; pcr++)
+        for (unsigned pcr = 0; v1 && pcr < CFS_TPM_PCR_COUNT; pcr++)
                 if (b->pcr_mask & (1u << pcr)) {
                         memcpy(buf + off, b->pcr_values[pcr], CFS_TPM_PCR_SIZE);
                         off += CFS_TPM_PCR_SIZE;
                 }
-        const uint8_t *field[BLOB_FIELDS] = {b->policy, b->public_area, b->private_area, NULL};
-        size_t flen[BLOB_FIELDS] = {b->policy_len, b->public_len, b->private_len, 0};
+        const uint8_t *field[BLOB_FIELDS] = {b->policy, b->public_area, b->private_area,
+                                             v1 ? NULL : b->auth_key};
+        size_t flen[BLOB_FIELDS] = {b->policy_len, b->public_len, b->private_len, key_len};
         for (unsigned i = 0; i < BLOB_FIELDS; i++) {
                 cfs_put_le32(buf + off, (uint32_t)flen[i]);
                 off += 4;
@@ -300,6 +319,135 @@ int cfs_tpm_blob_serialize(const struct cfs_tpm_blob *b, uint8_t **ret, size_t *
                 off += flen[i];
         }
         *ret = buf;
+        *ret_len = len;
+        return 0;
+}
+
+static const uint8_t approval_magic[CFS_TPM_APPROVAL_MAGIC_SIZE] = {'C', 'F', 'S', 'A', 'P', 'R'};
+#define APPROVAL_VERSION 1u
+
+static size_t approval_sig_len(unsigned alg)
+{
+        return alg == CFS_TPM_ALG_RSASSA ? 256u : alg == CFS_TPM_ALG_ECDSA ? 64u : 0u;
+}
+
+/* Parse one record at @buf (@len bytes left); *used = its size. */
+static int approval_parse_one(const uint8_t *buf, size_t len, unsigned no,
+                              struct cfs_tpm_approval *a, size_t *used, struct cfs_error *err)
+{
+        memset(a, 0, sizeof(*a));
+        if (len < CFS_TPM_APPROVAL_HEADER_SIZE)
+                return cfs_error_set(err, EBADMSG, "approval %u: truncated in its header", no);
+        if (memcmp(buf, approval_magic, sizeof(approval_magic)))
+                return cfs_error_set(
+                    err, EBADMSG, "approval %u: bad magic (not made by cfsroot seal-approve)", no);
+        unsigned version = cfs_get_le16(buf + 6), bank = cfs_get_le16(buf + 8),
+                 alg = cfs_get_le16(buf + 10), sig_len = cfs_get_le16(buf + 48);
+        uint32_t mask = cfs_get_le32(buf + 12);
+        if (version != APPROVAL_VERSION)
+                return cfs_error_set(err, EBADMSG,
+                                     "approval %u: version %u, this cfsroot reads version %u", no,
+                                     version, APPROVAL_VERSION);
+        if (bank != CFS_TPM_ALG_SHA256)
+                return cfs_error_set(
+                    err, EBADMSG, "approval %u: PCR bank 0x%04x (only sha256, 0x000b)", no, bank);
+        if (!approval_sig_len(alg))
+                return cfs_error_set(err, EBADMSG,
+                                     "approval %u: signature scheme 0x%04x (RSASSA 0x0014 or "
+                                     "ECDSA 0x0018)",
+                                     no, alg);
+        if (mask == 0 || (mask >> CFS_TPM_PCR_COUNT))
+                return cfs_error_set(err, EBADMSG,
+                                     "approval %u: PCR mask 0x%08" PRIx32
+                                     " (needs at least one of PCRs 0-23, nothing above)",
+                                     no, mask);
+        if (sig_len != approval_sig_len(alg))
+                return cfs_error_set(err, EBADMSG,
+                                     "approval %u: signature of %u bytes, scheme 0x%04x has %zu",
+                                     no, sig_len, alg, approval_sig_len(alg));
+        if (!all_zero(buf + 50, 2))
+                return cfs_error_set(err, EBADMSG, "approval %u: reserved bytes are not zero", no);
+        size_t need =
+            CFS_TPM_APPROVAL_HEADER_SIZE + (size_t)popcount24(mask) * CFS_TPM_PCR_SIZE + sig_len;
+        if (len < need)
+                return cfs_error_set(err, EBADMSG,
+                                     "approval %u: truncated (%zu bytes left, the record has %zu)",
+                                     no, len, need);
+        size_t off = CFS_TPM_APPROVAL_HEADER_SIZE;
+        for (unsigned pcr = 0; pcr < CFS_TPM_PCR_COUNT; pcr++)
+                if (mask & (1u << pcr)) {
+                        memcpy(a->pcr_values[pcr], buf + off, CFS_TPM_PCR_SIZE);
+                        off += CFS_TPM_PCR_SIZE;
+                }
+        a->sig_alg = (uint16_t)alg;
+        a->pcr_mask = mask;
+        memcpy(a->key_name, buf + 16, 32);
+        a->sig_len = (uint16_t)sig_len;
+        memcpy(a->sig, buf + off, sig_len);
+        *used = need;
+        return 0;
+}
+
+int cfs_tpm_approvals_parse(const uint8_t *buf, size_t len, struct cfs_tpm_approval **ret,
+                            size_t *ret_n, struct cfs_error *err)
+{
+        *ret = NULL;
+        *ret_n = 0;
+        if (len > CFS_TPM_APPROVALS_FILE_MAX)
+                return cfs_error_set(err, EBADMSG, "approvals: %zu bytes, larger than %u", len,
+                                     CFS_TPM_APPROVALS_FILE_MAX);
+        if (len == 0)
+                return cfs_error_set(err, EBADMSG, "approvals: empty (no approval)");
+        struct cfs_tpm_approval *a = calloc(CFS_TPM_APPROVALS_MAX, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        size_t off = 0, n = 0;
+        while (off < len) {
+                size_t used = 0;
+                if (n == CFS_TPM_APPROVALS_MAX) {
+                        free(a);
+                        return cfs_error_set(err, EBADMSG, "approvals: more than %u records",
+                                             CFS_TPM_APPROVALS_MAX);
+                }
+                int r =
+                    approval_parse_one(buf + off, len - off, (unsigned)n + 1, &a[n], &used, err);
+                if (r < 0) {
+                        free(a);
+                        return r;
+                }
+                off += used;
+                n++;
+        }
+        *ret = a;
+        *ret_n = n;
+        return 0;
+}
+
+int cfs_tpm_approval_serialize(const struct cfs_tpm_approval *a, uint8_t *buf, size_t size,
+                               size_t *ret_len, struct cfs_error *err)
+{
+        if (!approval_sig_len(a->sig_alg) || a->sig_len != approval_sig_len(a->sig_alg) ||
+            a->pcr_mask == 0 || (a->pcr_mask >> CFS_TPM_PCR_COUNT))
+                return cfs_error_set(err, EINVAL, "approval: invalid record");
+        size_t len = CFS_TPM_APPROVAL_HEADER_SIZE +
+                     (size_t)popcount24(a->pcr_mask) * CFS_TPM_PCR_SIZE + a->sig_len;
+        if (size < len)
+                return cfs_error_set(err, ENOBUFS, "approval: buffer too small");
+        memset(buf, 0, CFS_TPM_APPROVAL_HEADER_SIZE);
+        memcpy(buf, approval_magic, sizeof(approval_magic));
+        cfs_put_le16(buf + 6, APPROVAL_VERSION);
+        cfs_put_le16(buf + 8, CFS_TPM_ALG_SHA256);
+        cfs_put_le16(buf + 10, a->sig_alg);
+        cfs_put_le32(buf + 12, a->pcr_mask);
+        memcpy(buf + 16, a->key_name, 32);
+        cfs_put_le16(buf + 48, a->sig_len);
+        size_t off = CFS_TPM_APPROVAL_HEADER_SIZE;
+        for (unsigned pcr = 0; pcr < CFS_TPM_PCR_COUNT; pcr++)
+                if (a->pcr_mask & (1u << pcr)) {
+                        memcpy(buf + off, a->pcr_values[pcr], CFS_TPM_PCR_SIZE);
+                        off += CFS_TPM_PCR_SIZE;
+                }
+        memcpy(buf + off, a->sig, a->sig_len);
         *ret_len = len;
         return 0;
 }

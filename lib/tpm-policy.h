@@ -19,20 +19,44 @@
  * Blob (the file `cfsroot seal` writes), all integers little-endian:
  *
  *   0   6  magic "CFSTPM"
- *   6   2  version = 1
- *   8   2  PCR bank: TPM2_ALG_SHA256 (0x000b), the only one of version 1
+ *   6   2  version: 1 = PolicyPCR (bound to the PCR values at seal time),
+ *                   2 = PolicyAuthorize (bound to the owner's signing key; the
+ *                       PCR values are those of a signed approval, below)
+ *   8   2  PCR bank: TPM2_ALG_SHA256 (0x000b), the only one
  *  10   2  reserved, 0
  *  12   4  PCR mask: bit N = PCR N, N < 24, at least one bit
- *  16      one 32-byte value per PCR in the mask, ascending: the values at seal time
- *          (the TPM enforces the policy; these only let unseal say which PCR changed)
+ *  16      version 1: one 32-byte value per PCR in the mask, ascending: the values
+ *          at seal time (the TPM enforces the policy; these only let unseal say
+ *          which PCR changed); version 2: nothing (the approvals carry values)
  *          then four fields, each le32 length + bytes:
  *            policy     the serialised policy above (the TPM holds its sha256)
  *            public     TPM2B_PUBLIC of the sealed object, as the TPM marshals it
  *            private    TPM2B_PRIVATE of the sealed object (wrapped by the TPM's storage key)
- *            reserved   empty in version 1
+ *            auth key   version 1: empty; version 2: TPM2B_PUBLIC of the owner's
+ *                       signing key (lib/tpm-authorize.h: the exact template)
  *          nothing after the last field.
  * Every length is bounded (CFS_TPM_BLOB_MAX in total) and the TPM structures are
  * unmarshalled strictly by lib/tpm.c before the TPM sees them.
+ *
+ * Approvals file (version 2 blobs; `cfsroot seal-approve` writes it): 1 to
+ * CFS_TPM_APPROVALS_MAX records back to back, nothing else. One record, integers
+ * little-endian, the signature as the TPM takes it (big-endian numbers):
+ *
+ *   0   6  magic "CFSAPR"
+ *   6   2  version = 1
+ *   8   2  PCR bank: TPM2_ALG_SHA256 (0x000b)
+ *  10   2  signature scheme: TPM2_ALG_RSASSA (0x0014, PKCS#1 v1.5, sha256, RSA 2048)
+ *                            or TPM2_ALG_ECDSA (0x0018, sha256, NIST P-256)
+ *  12   4  PCR mask, as in the blob
+ *  16  32  the signing key's name digest: sha256 of its TPMT_PUBLIC (the TPM
+ *          name without the leading 0x000b); only for messages, the TPM checks
+ *          the signature against the key in the blob
+ *  48   2  signature length: 256 (RSASSA) or 64 (ECDSA: r || s, 32 bytes each)
+ *  50   2  reserved, 0
+ *  52      one 32-byte value per PCR in the mask, ascending
+ *          then the signature over aHash = sha256(approvedPolicy || "cfsroot"),
+ *          approvedPolicy = the PolicyPCR digest of these values (TPM2 part 3,
+ *          TPM2_PolicyAuthorize)
  */
 #pragma once
 
@@ -92,13 +116,19 @@ int cfs_tpm_policy_parse(const uint8_t *buf, size_t len, struct cfs_tpm_policy *
 int cfs_tpm_policy_check(const struct cfs_tpm_policy *p, const uint8_t digest[CFS_DIGEST_SIZE],
                          const uint8_t *signed_by, uint64_t generation, struct cfs_error *err);
 
+#define CFS_TPM_BLOB_V1 1u /* PolicyPCR */
+#define CFS_TPM_BLOB_V2 2u /* PolicyAuthorize */
+
 /* A parsed blob. The pointers point into the buffer given to cfs_tpm_blob_parse(). */
 struct cfs_tpm_blob {
-        uint16_t pcr_bank;                                       /* CFS_TPM_ALG_SHA256 */
-        uint32_t pcr_mask;                                       /* bit N = PCR N */
+        unsigned version;  /* CFS_TPM_BLOB_V1 (0 = V1) or _V2 */
+        uint16_t pcr_bank; /* CFS_TPM_ALG_SHA256 */
+        uint32_t pcr_mask; /* bit N = PCR N */
         uint8_t pcr_values[CFS_TPM_PCR_COUNT][CFS_TPM_PCR_SIZE]; /* indexed by PCR number */
         const uint8_t *policy, *public_area, *private_area;
         size_t policy_len, public_len, private_len;
+        const uint8_t *auth_key; /* version 2: TPM2B_PUBLIC of the signing key */
+        size_t auth_key_len;
 };
 
 /* Strict parse of the framing (not of the TPM structures inside). -EBADMSG with a message. */
@@ -108,6 +138,38 @@ int cfs_tpm_blob_parse(const uint8_t *buf, size_t len, struct cfs_tpm_blob *ret,
 /* Serialise @b; *ret is malloc()ed. -EINVAL if a field is out of bounds. */
 int cfs_tpm_blob_serialize(const struct cfs_tpm_blob *b, uint8_t **ret, size_t *ret_len,
                            struct cfs_error *err);
+
+#define CFS_TPM_APPROVAL_MAGIC_SIZE 6u
+#define CFS_TPM_APPROVAL_HEADER_SIZE 52u
+#define CFS_TPM_APPROVAL_SIG_MAX 256u
+#define CFS_TPM_APPROVALS_MAX 32u
+#define CFS_TPM_APPROVALS_FILE_MAX (64u * 1024u)
+#define CFS_TPM_ALG_RSASSA 0x0014u
+#define CFS_TPM_ALG_ECDSA 0x0018u
+/* The policyRef of cfsroot's PolicyAuthorize: part of every signed aHash. */
+#define CFS_TPM_POLICY_REF "cfsroot"
+
+/* One signed approval of PCR values (a PolicyPCR digest) for PolicyAuthorize. */
+struct cfs_tpm_approval {
+        uint16_t sig_alg;     /* CFS_TPM_ALG_RSASSA/_ECDSA */
+        uint32_t pcr_mask;    /* bit N = PCR N */
+        uint8_t key_name[32]; /* sha256 of the key's TPMT_PUBLIC */
+        uint8_t pcr_values[CFS_TPM_PCR_COUNT][CFS_TPM_PCR_SIZE]; /* indexed by PCR number */
+        uint16_t sig_len;                                        /* 256 or 64 */
+        uint8_t sig[CFS_TPM_APPROVAL_SIG_MAX];
+};
+
+/*
+ * Strict parse of an approvals file: every record exactly as described above,
+ * 1 to CFS_TPM_APPROVALS_MAX of them, no trailing bytes. *ret is a malloc()ed
+ * array of *ret_n records. -EBADMSG with a message naming the record (1-based).
+ */
+int cfs_tpm_approvals_parse(const uint8_t *buf, size_t len, struct cfs_tpm_approval **ret,
+                            size_t *ret_n, struct cfs_error *err);
+
+/* Serialise one record into @buf; -EINVAL if it is not valid, -ENOBUFS if @size is short. */
+int cfs_tpm_approval_serialize(const struct cfs_tpm_approval *a, uint8_t *buf, size_t size,
+                               size_t *ret_len, struct cfs_error *err);
 
 /* "7", "4,7,11": PCR numbers < 24 into a mask. -EINVAL with a message. */
 int cfs_tpm_pcr_mask_parse(const char *s, uint32_t *ret, struct cfs_error *err);

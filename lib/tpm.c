@@ -22,6 +22,7 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "fileio.h"
+#include "tpm-authorize.h"
 #include "tpm-internal.h"
 #include "tpm.h"
 #include "verity.h"
@@ -97,7 +98,7 @@ void cfs_tpm_close(struct cfs_tpm *t)
         free(t);
 }
 
-static void pcr_selection(uint32_t mask, TPML_PCR_SELECTION *sel)
+void cfs_tpm_pcr_selection(uint32_t mask, TPML_PCR_SELECTION *sel)
 {
         memset(sel, 0, sizeof(*sel));
         sel->count = 1;
@@ -120,7 +121,7 @@ int cfs_tpm_pcr_read(struct cfs_tpm *t, uint32_t mask,
                 _cleanup_esys_ TPML_PCR_SELECTION *out = NULL;
                 _cleanup_esys_ TPML_DIGEST *digests = NULL;
                 UINT32 counter;
-                pcr_selection(1u << pcr, &sel);
+                cfs_tpm_pcr_selection(1u << pcr, &sel);
                 TSS2_RC rc = Esys_PCR_Read(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &sel,
                                            &counter, &out, &digests);
                 if (rc != TSS2_RC_SUCCESS)
@@ -137,7 +138,7 @@ int cfs_tpm_pcr_read(struct cfs_tpm *t, uint32_t mask,
         return 0;
 }
 
-static int sha256(const void *data, size_t len, uint8_t out[32])
+int cfs_tpm_sha256(const void *data, size_t len, uint8_t out[32])
 {
         unsigned n = 0;
         if (!EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) || n != 32)
@@ -165,13 +166,13 @@ int cfs_tpm_policy_pcr_digest(uint32_t mask,
         off = 32;
         if (Tss2_MU_TPM2_CC_Marshal(TPM2_CC_PolicyPCR, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
                 return -EIO;
-        pcr_selection(mask, &sel);
+        cfs_tpm_pcr_selection(mask, &sel);
         if (Tss2_MU_TPML_PCR_SELECTION_Marshal(&sel, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
                 return -EIO;
-        if (sizeof(buf) - off < 32 || sha256(concat, n, buf + off) < 0)
+        if (sizeof(buf) - off < 32 || cfs_tpm_sha256(concat, n, buf + off) < 0)
                 return -EIO;
         off += 32;
-        return sha256(buf, off, ret);
+        return cfs_tpm_sha256(buf, off, ret);
 }
 
 /* The storage root key: the TCG standard ECC P-256 SRK template under the owner hierarchy. */
@@ -210,7 +211,7 @@ static int create_srk(struct cfs_tpm *t, ESYS_TR *ret, struct cfs_error *err)
         return 0;
 }
 
-static void flush(struct cfs_tpm *t, ESYS_TR *h)
+void cfs_tpm_flush(struct cfs_tpm *t, ESYS_TR *h)
 {
         if (*h != ESYS_TR_NONE)
                 (void)Esys_FlushContext(t->esys, *h);
@@ -218,16 +219,30 @@ static void flush(struct cfs_tpm *t, ESYS_TR *h)
 }
 
 int cfs_tpm_seal(struct cfs_tpm *t, const uint8_t *policy, size_t policy_len, uint32_t pcr_mask,
-                 uint8_t **ret, size_t *ret_len, struct cfs_error *err)
+                 const uint8_t *auth_key, size_t auth_key_len, uint8_t **ret, size_t *ret_len,
+                 struct cfs_error *err)
 {
         struct cfs_tpm_policy parsed;
-        struct cfs_tpm_blob blob = {.pcr_bank = CFS_TPM_ALG_SHA256, .pcr_mask = pcr_mask};
+        struct cfs_tpm_blob blob = {.version = auth_key ? CFS_TPM_BLOB_V2 : CFS_TPM_BLOB_V1,
+                                    .pcr_bank = CFS_TPM_ALG_SHA256,
+                                    .pcr_mask = pcr_mask,
+                                    .auth_key = auth_key,
+                                    .auth_key_len = auth_key_len};
+        uint8_t key_name[32];
         int r = cfs_tpm_policy_parse(policy, policy_len, &parsed, err);
         if (r < 0)
                 return r;
-        r = cfs_tpm_pcr_read(t, pcr_mask, blob.pcr_values, err);
-        if (r < 0)
-                return r;
+        if (pcr_mask == 0 || (pcr_mask >> CFS_TPM_PCR_COUNT))
+                return cfs_error_set(err, EINVAL, "bad PCR selection");
+        if (auth_key) {
+                r = cfs_tpm_authkey_name(auth_key, auth_key_len, key_name, err);
+                if (r < 0)
+                        return r;
+        } else {
+                r = cfs_tpm_pcr_read(t, pcr_mask, blob.pcr_values, err);
+                if (r < 0)
+                        return r;
+        }
         TPM2B_PUBLIC in_public = {
             .publicArea =
                 {
@@ -238,12 +253,16 @@ int cfs_tpm_seal(struct cfs_tpm *t, const uint8_t *policy, size_t policy_len, ui
                     .parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL,
                 },
         };
-        r = cfs_tpm_policy_pcr_digest(pcr_mask, blob.pcr_values,
-                                      in_public.publicArea.authPolicy.buffer, err);
+        /* version 1: PolicyPCR(values now); version 2: PolicyAuthorize(key, "cfsroot") */
+        if (auth_key)
+                r = cfs_tpm_authorize_digest(key_name, in_public.publicArea.authPolicy.buffer, err);
+        else
+                r = cfs_tpm_policy_pcr_digest(pcr_mask, blob.pcr_values,
+                                              in_public.publicArea.authPolicy.buffer, err);
         if (r < 0)
                 return r;
         TPM2B_SENSITIVE_CREATE sens = {.sensitive.data.size = 32};
-        if (sha256(policy, policy_len, sens.sensitive.data.buffer) < 0)
+        if (cfs_tpm_sha256(policy, policy_len, sens.sensitive.data.buffer) < 0)
                 return -EIO;
 
         ESYS_TR srk = ESYS_TR_NONE;
@@ -257,7 +276,7 @@ int cfs_tpm_seal(struct cfs_tpm *t, const uint8_t *policy, size_t policy_len, ui
         TSS2_RC rc =
             Esys_Create(t->esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens,
                         &in_public, &outside, &creation_pcrs, &priv, &pub, NULL, NULL, NULL);
-        flush(t, &srk);
+        cfs_tpm_flush(t, &srk);
         explicit_bzero(&sens, sizeof(sens));
         if (rc != TSS2_RC_SUCCESS)
                 return cfs_tpm_rc_error(err, rc, EIO, "creating the sealed object");
@@ -277,9 +296,11 @@ int cfs_tpm_seal(struct cfs_tpm *t, const uint8_t *policy, size_t policy_len, ui
 }
 
 /* Unmarshal the blob's TPM structures; each must fill its field exactly and be
- * the kind of object cfsroot seal creates, with the PCR policy the blob claims. */
+ * the kind of object cfsroot seal creates, with the policy the blob claims:
+ * version 1 the PCR policy of the recorded values, version 2 PolicyAuthorize
+ * with the blob's signing key (*key, name digest @key_name). */
 static int blob_objects(const struct cfs_tpm_blob *b, TPM2B_PUBLIC *pub, TPM2B_PRIVATE *priv,
-                        struct cfs_error *err)
+                        TPM2B_PUBLIC *key, uint8_t key_name[32], struct cfs_error *err)
 {
         size_t off = 0;
         memset(pub, 0, sizeof(*pub));
@@ -302,7 +323,26 @@ static int blob_objects(const struct cfs_tpm_blob *b, TPM2B_PUBLIC *pub, TPM2B_P
                                      "(type 0x%04x, attributes 0x%08x)",
                                      p->type, p->objectAttributes);
         uint8_t want[32];
-        int r = cfs_tpm_policy_pcr_digest(b->pcr_mask, b->pcr_values, want, err);
+        int r;
+        if (b->version == CFS_TPM_BLOB_V2) {
+                r = cfs_tpm_authkey_unmarshal(b->auth_key, b->auth_key_len, key, key_name, err);
+                if (r < 0)
+                        return r;
+                r = cfs_tpm_authorize_digest(key_name, want, err);
+                if (r < 0)
+                        return r;
+                if (p->authPolicy.size != 32 || memcmp(p->authPolicy.buffer, want, 32)) {
+                        char hex[CFS_DIGEST_HEX_SIZE];
+                        cfs_digest_to_hex(key_name, hex);
+                        return cfs_error_set(err, EKEYREJECTED,
+                                             "sealed blob: the signing key in the blob (%s) is "
+                                             "not the key the sealed object was made for (blob "
+                                             "altered)",
+                                             hex);
+                }
+                return 0;
+        }
+        r = cfs_tpm_policy_pcr_digest(b->pcr_mask, b->pcr_values, want, err);
         if (r < 0)
                 return r;
         if (p->authPolicy.size != 32 || memcmp(p->authPolicy.buffer, want, 32))
@@ -346,8 +386,19 @@ static int explain_pcr_mismatch(struct cfs_tpm *t, const struct cfs_tpm_blob *b,
                              list, first, sealed_hex, now_hex);
 }
 
+/* What a version 2 unseal needs besides the blob. */
+struct authorize_args {
+        const TPM2B_PUBLIC *key;
+        const uint8_t *key_name;
+        const struct cfs_tpm_approval *approvals;
+        size_t n;
+        const char *name;
+        unsigned used; /* out: 1-based approval number */
+};
+
 static int unseal_object(struct cfs_tpm *t, const struct cfs_tpm_blob *b, const TPM2B_PUBLIC *pub,
-                         const TPM2B_PRIVATE *priv, uint8_t out[32], struct cfs_error *err)
+                         const TPM2B_PRIVATE *priv, struct authorize_args *auth, uint8_t out[32],
+                         struct cfs_error *err)
 {
         ESYS_TR srk = ESYS_TR_NONE, obj = ESYS_TR_NONE, session = ESYS_TR_NONE;
         _cleanup_esys_ TPM2B_SENSITIVE_DATA *data = NULL;
@@ -356,7 +407,7 @@ static int unseal_object(struct cfs_tpm *t, const struct cfs_tpm_blob *b, const 
         if (r < 0)
                 return r;
         rc = Esys_Load(t->esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, priv, pub, &obj);
-        flush(t, &srk);
+        cfs_tpm_flush(t, &srk);
         if (rc != TSS2_RC_SUCCESS) {
                 if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER)
                         return cfs_tpm_rc_error(
@@ -373,19 +424,35 @@ static int unseal_object(struct cfs_tpm *t, const struct cfs_tpm_blob *b, const 
                 r = cfs_tpm_rc_error(err, rc, EIO, "starting a policy session");
                 goto out;
         }
-        TPM2B_DIGEST empty = {};
-        TPML_PCR_SELECTION sel;
-        pcr_selection(b->pcr_mask, &sel);
-        rc = Esys_PolicyPCR(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &empty,
-                            &sel);
-        if (rc != TSS2_RC_SUCCESS) {
-                r = cfs_tpm_rc_error(err, rc, EIO, "PolicyPCR");
-                goto out;
+        if (b->version == CFS_TPM_BLOB_V2) {
+                r = cfs_tpm_authorize_session(t, session, b, auth->key, auth->key_name,
+                                              auth->approvals, auth->n, auth->name, &auth->used,
+                                              err);
+                if (r < 0)
+                        goto out;
+        } else {
+                TPM2B_DIGEST empty = {};
+                TPML_PCR_SELECTION sel;
+                cfs_tpm_pcr_selection(b->pcr_mask, &sel);
+                rc = Esys_PolicyPCR(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                    &empty, &sel);
+                if (rc != TSS2_RC_SUCCESS) {
+                        r = cfs_tpm_rc_error(err, rc, EIO, "PolicyPCR");
+                        goto out;
+                }
         }
         rc = Esys_Unseal(t->esys, obj, session, ESYS_TR_NONE, ESYS_TR_NONE, &data);
         if (rc != TSS2_RC_SUCCESS) {
                 TSS2_RC base = cfs_tpm_rc_base(rc);
-                if (base == TPM2_RC_POLICY_FAIL || base == TPM2_RC_PCR_CHANGED)
+                if (b->version == CFS_TPM_BLOB_V2 && base == TPM2_RC_PCR_CHANGED)
+                        r = cfs_error_set(err, EPERM,
+                                          "the TPM refuses to unseal: a PCR changed during the "
+                                          "check");
+                else if (b->version == CFS_TPM_BLOB_V2 && base == TPM2_RC_POLICY_FAIL)
+                        r = cfs_tpm_rc_error(err, rc, EKEYREJECTED,
+                                             "the TPM refuses to unseal although an approval was "
+                                             "authorized");
+                else if (base == TPM2_RC_POLICY_FAIL || base == TPM2_RC_PCR_CHANGED)
                         r = explain_pcr_mismatch(t, b, err);
                 else
                         r = cfs_tpm_rc_error(err, rc, EIO, "unsealing");
@@ -402,31 +469,47 @@ static int unseal_object(struct cfs_tpm *t, const struct cfs_tpm_blob *b, const 
 out:
         /* ESAPI sessions have continueSession set: flush explicitly (without a
          * resource manager, as with swtpm's socket, they outlive the connection) */
-        flush(t, &session);
-        flush(t, &obj);
+        cfs_tpm_flush(t, &session);
+        cfs_tpm_flush(t, &obj);
         return r;
 }
 
 int cfs_tpm_unseal(struct cfs_tpm *t, const uint8_t *blob_buf, size_t blob_len,
+                   const uint8_t *approvals, size_t approvals_len, const char *approvals_name,
                    struct cfs_tpm_unsealed *ret, struct cfs_error *err)
 {
         struct cfs_tpm_blob b;
-        TPM2B_PUBLIC pub;
+        TPM2B_PUBLIC pub, key;
         TPM2B_PRIVATE priv;
-        uint8_t sealed[32], actual[32];
+        uint8_t sealed[32], actual[32], key_name[32] = {};
+        _cleanup_free_ struct cfs_tpm_approval *list = NULL;
+        struct authorize_args auth = {.key = &key, .key_name = key_name, .name = approvals_name};
+        memset(ret, 0, sizeof(*ret));
         int r = cfs_tpm_blob_parse(blob_buf, blob_len, &b, err);
         if (r < 0)
                 return r;
         r = cfs_tpm_policy_parse(b.policy, b.policy_len, &ret->policy, err);
         if (r < 0)
                 return cfs_error_prefix(err, r, "sealed blob");
-        r = blob_objects(&b, &pub, &priv, err);
+        r = blob_objects(&b, &pub, &priv, &key, key_name, err);
         if (r < 0)
                 return r;
-        r = unseal_object(t, &b, &pub, &priv, sealed, err);
+        if (b.version == CFS_TPM_BLOB_V2) {
+                if (!approvals_name)
+                        auth.name = "the approvals";
+                if (!approvals)
+                        return cfs_error_set(err, ENOENT,
+                                             "sealed blob of version 2 (signed PCR policies) "
+                                             "needs an approvals file");
+                r = cfs_tpm_approvals_parse(approvals, approvals_len, &list, &auth.n, err);
+                if (r < 0)
+                        return cfs_error_prefix(err, r, "%s", auth.name);
+                auth.approvals = list;
+        }
+        r = unseal_object(t, &b, &pub, &priv, &auth, sealed, err);
         if (r < 0)
                 return r;
-        if (sha256(b.policy, b.policy_len, actual) < 0)
+        if (cfs_tpm_sha256(b.policy, b.policy_len, actual) < 0)
                 return -EIO;
         if (memcmp(sealed, actual, 32)) {
                 memset(ret, 0, sizeof(*ret));
@@ -435,6 +518,9 @@ int cfs_tpm_unseal(struct cfs_tpm *t, const uint8_t *blob_buf, size_t blob_len,
                                      "sealed (blob altered)");
         }
         ret->pcr_mask = b.pcr_mask;
+        ret->version = b.version;
+        ret->approval = auth.used;
+        memcpy(ret->key_name, key_name, 32);
         return 0;
 }
 
@@ -593,50 +679,61 @@ void cfs_tpm_measurement_string(const uint8_t digest[32], const char *mode, cons
         snprintf(buf, size, "cfsroot:v1:image=%s:mode=%s:signer=%s", hex, mode, key);
 }
 
-static int read_blob(int dir_fd, const char *path, uint8_t **ret, size_t *ret_len,
-                     struct cfs_error *err)
+static int read_bounded(int dir_fd, const char *path, const char *what, size_t max, uint8_t **ret,
+                        size_t *ret_len, struct cfs_error *err)
 {
         struct stat st;
         _cleanup_close_ int fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
-                return cfs_error_set(err, errno, "sealed TPM policy %s: %s", path, strerror(errno));
+                return cfs_error_set(err, errno, "%s %s: %s", what, path, strerror(errno));
         if (fstat(fd, &st) < 0)
-                return cfs_error_set(err, errno, "sealed TPM policy %s: %s", path, strerror(errno));
+                return cfs_error_set(err, errno, "%s %s: %s", what, path, strerror(errno));
         if (!S_ISREG(st.st_mode))
-                return cfs_error_set(err, EBADMSG, "sealed TPM policy %s: not a regular file",
-                                     path);
-        if (st.st_size > (off_t)CFS_TPM_BLOB_MAX)
-                return cfs_error_set(err, EBADMSG,
-                                     "sealed TPM policy %s: %lld bytes, larger than %u", path,
-                                     (long long)st.st_size, CFS_TPM_BLOB_MAX);
+                return cfs_error_set(err, EBADMSG, "%s %s: not a regular file", what, path);
+        if (st.st_size > (off_t)max)
+                return cfs_error_set(err, EBADMSG, "%s %s: %lld bytes, larger than %zu", what, path,
+                                     (long long)st.st_size, max);
         uint8_t *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
         if (!buf)
                 return -ENOMEM;
         int r = cfs_read_all(fd, buf, (size_t)st.st_size);
         if (r < 0) {
                 free(buf);
-                return cfs_error_set(err, -r, "sealed TPM policy %s: read: %s", path, strerror(-r));
+                return cfs_error_set(err, -r, "%s %s: read: %s", what, path, strerror(-r));
         }
         *ret = buf;
         *ret_len = (size_t)st.st_size;
         return 0;
 }
 
-int cfs_tpm_check_boot(const char *tcti, int dir_fd, const char *path, const uint8_t digest[32],
-                       const uint8_t *signed_by, uint64_t generation, struct cfs_tpm_unsealed *ret,
-                       struct cfs_error *err)
+int cfs_tpm_check_boot(const char *tcti, int dir_fd, const char *path, const char *approvals_path,
+                       const uint8_t digest[32], const uint8_t *signed_by, uint64_t generation,
+                       struct cfs_tpm_unsealed *ret, struct cfs_error *err)
 {
-        _cleanup_free_ uint8_t *blob = NULL;
+        _cleanup_free_ uint8_t *blob = NULL, *approvals = NULL;
         _cleanup_(cfs_tpm_closep) struct cfs_tpm *t = NULL;
         struct cfs_tpm_unsealed u;
-        size_t len = 0;
-        int r = read_blob(dir_fd, path, &blob, &len, err);
+        struct cfs_tpm_blob b;
+        size_t len = 0, approvals_len = 0;
+        int r = read_bounded(dir_fd, path, "sealed TPM policy", CFS_TPM_BLOB_MAX, &blob, &len, err);
         if (r < 0)
                 return r;
+        /* the approvals are read only for a blob that needs them */
+        if (cfs_tpm_blob_parse(blob, len, &b, NULL) == 0 && b.version == CFS_TPM_BLOB_V2) {
+                if (!approvals_path)
+                        return cfs_error_set(err, ENOENT,
+                                             "sealed TPM policy %s is of version 2 (signed PCR "
+                                             "policies), but no approvals file is configured",
+                                             path);
+                r = read_bounded(dir_fd, approvals_path, "signed PCR approvals",
+                                 CFS_TPM_APPROVALS_FILE_MAX, &approvals, &approvals_len, err);
+                if (r < 0)
+                        return r;
+        }
         r = cfs_tpm_open(tcti, &t, err);
         if (r < 0)
                 return r;
-        r = cfs_tpm_unseal(t, blob, len, &u, err);
+        r = cfs_tpm_unseal(t, blob, len, approvals, approvals_len, approvals_path, &u, err);
         if (r < 0)
                 return cfs_error_prefix(err, r, "sealed TPM policy %s", path);
         r = cfs_tpm_policy_check(&u.policy, digest, signed_by, generation, err);

@@ -15,8 +15,12 @@
  *   -ENODEV       no TPM: the TCTI cannot be loaded or the TPM does not answer
  *   -EBADMSG      the blob (or a TPM structure inside it) is malformed
  *   -EKEYREJECTED the TPM refuses the sealed object: sealed by another TPM, the
- *                 TPM was cleared (new storage seed), or the blob was altered
- *   -EPERM        the PCRs differ from the sealed values (message names them)
+ *                 TPM was cleared (new storage seed), or the blob was altered;
+ *                 version 2: the approval for the current PCR values is signed
+ *                 by another key or its signature does not verify
+ *   -EPERM        the PCRs differ from the sealed values (message names them);
+ *                 version 2: no approval for the current PCR values
+ *   -ENOENT       version 2 blob without its approvals file
  *   -EOPNOTSUPP   an active PCR bank uses a hash cfsroot cannot compute
  *   -EIO          any other TPM error (message has Tss2_RC_Decode()'s text)
  */
@@ -37,6 +41,8 @@
 #define CFS_TPM_EVENT_LOG_DEFAULT "/run/cfsroot/tpm-measure.log"
 /* Suggested default location of the sealed blob, below the physical root. */
 #define CFS_TPM_BLOB_DEFAULT "/composefs/tpm-policy.blob"
+/* ... and of the signed PCR approvals of a version 2 blob, next to it. */
+#define CFS_TPM_APPROVALS_DEFAULT "/composefs/tpm-policy.approvals"
 
 struct cfs_tpm;
 
@@ -54,26 +60,44 @@ int cfs_tpm_pcr_read(struct cfs_tpm *t, uint32_t mask,
                      uint8_t values[CFS_TPM_PCR_COUNT][CFS_TPM_PCR_SIZE], struct cfs_error *err);
 
 /*
- * Seal @policy (a serialised struct cfs_tpm_policy, checked here) to the
- * current values of the sha256 PCRs in @pcr_mask: a keyed-hash object under the
- * TPM's storage root key (the standard ECC P-256 SRK template, owner hierarchy)
- * holds sha256(@policy) and can be unsealed only through a PolicyPCR session
- * (no password path). *ret is the malloc()ed blob (format in tpm-policy.h).
+ * Seal @policy (a serialised struct cfs_tpm_policy, checked here): a keyed-hash
+ * object under the TPM's storage root key (the standard ECC P-256 SRK template,
+ * owner hierarchy) holds sha256(@policy) and can be unsealed only through a
+ * policy session (no password path). *ret is the malloc()ed blob (format in
+ * tpm-policy.h).
+ *   @auth_key NULL: blob version 1, PolicyPCR of the current values of the
+ *     sha256 PCRs in @pcr_mask.
+ *   @auth_key = a marshalled signing key (cfs_tpm_authkey_from_pkey()): blob
+ *     version 2, PolicyAuthorize(key, "cfsroot"); unsealing then needs an
+ *     approval of the PCRs in @pcr_mask signed by that key (tpm-authorize.h).
  */
 int cfs_tpm_seal(struct cfs_tpm *t, const uint8_t *policy, size_t policy_len, uint32_t pcr_mask,
-                 uint8_t **ret, size_t *ret_len, struct cfs_error *err);
+                 const uint8_t *auth_key, size_t auth_key_len, uint8_t **ret, size_t *ret_len,
+                 struct cfs_error *err);
 
 struct cfs_tpm_unsealed {
         struct cfs_tpm_policy policy; /* the policy, authenticated by the TPM */
-        uint32_t pcr_mask;            /* the PCRs it was sealed to */
+        uint32_t pcr_mask;            /* the PCRs it was sealed to (v2: approved for) */
+        unsigned version;             /* blob version, CFS_TPM_BLOB_V1 or _V2 */
+        unsigned approval;            /* v2: 1-based number of the approval used */
+        uint8_t key_name[32];         /* v2: name digest of the signing key */
 };
 
 /*
- * Parse @blob, load the sealed object, satisfy its PCR policy with the current
- * PCR values, unseal, and check that the TPM's sha256 equals that of the policy
- * in the blob. Only then is the policy returned.
+ * Parse @blob, load the sealed object, satisfy its policy, unseal, and check
+ * that the TPM's sha256 equals that of the policy in the blob. Only then is the
+ * policy returned. Version 1: PolicyPCR with the current PCR values. Version 2:
+ * PolicyPCR, then the first approval in @approvals (an approvals file,
+ * @approvals_len bytes, named @approvals_name in messages; ignored for version
+ * 1, -ENOENT if NULL for version 2) for the current values that the TPM
+ * verifies with the blob's key, then PolicyAuthorize.
+ * Version 2 errors: -EPERM "PCR 7 value not approved by any signed policy in
+ * FILE ..."; -EKEYREJECTED an approval for the current values signed by another
+ * key, a bad signature, or a blob whose key is not the sealed object's;
+ * -EBADMSG a malformed approvals file.
  */
 int cfs_tpm_unseal(struct cfs_tpm *t, const uint8_t *blob, size_t blob_len,
+                   const uint8_t *approvals, size_t approvals_len, const char *approvals_name,
                    struct cfs_tpm_unsealed *ret, struct cfs_error *err);
 
 /*
@@ -113,19 +137,20 @@ void cfs_tpm_measurement_string(const uint8_t digest[32], const char *mode, cons
  * What setup-root needs, in two calls.
  *
  * cfs_tpm_check_boot(): read the sealed blob @path below @dir_fd (a regular
- * file, no symlink at the last component, at most CFS_TPM_BLOB_MAX bytes),
- * unseal it with the TPM at @tcti (NULL: $TPM2TSS_TCTI or the default) and
- * decide with cfs_tpm_policy_check() whether @digest may boot (@signed_by:
- * key id of a signature verified against the initrd's trusted certificates,
- * NULL if none; @generation: its signed security generation). @ret (may be
- * NULL) receives the policy. Errors: -ENOENT blob missing, -EPERM not allowed
- * by the policy or PCRs changed, and the codes listed at the top.
+ * file, no symlink at the last component, at most CFS_TPM_BLOB_MAX bytes) and,
+ * for a version 2 blob, the approvals file @approvals_path below @dir_fd (same
+ * rules, at most CFS_TPM_APPROVALS_FILE_MAX bytes), unseal it with the TPM at @tcti (NULL:
+ * $TPM2TSS_TCTI or the default) and decide with cfs_tpm_policy_check() whether @digest may boot
+ * (@signed_by: key id of a signature verified against the initrd's trusted certificates, NULL if
+ * none; @generation: its signed security generation). @ret (may be NULL) receives the policy.
+ * Errors: -ENOENT blob missing, -EPERM not allowed by the policy or PCRs changed, and the codes
+ * listed at the top.
  *
  * cfs_tpm_measure_boot(): extend @pcr with cfs_tpm_measurement_string() of
  * the booted image and append the event record to @log_path (NULL: none).
  */
-int cfs_tpm_check_boot(const char *tcti, int dir_fd, const char *path, const uint8_t digest[32],
-                       const uint8_t *signed_by, uint64_t generation, struct cfs_tpm_unsealed *ret,
-                       struct cfs_error *err);
+int cfs_tpm_check_boot(const char *tcti, int dir_fd, const char *path, const char *approvals_path,
+                       const uint8_t digest[32], const uint8_t *signed_by, uint64_t generation,
+                       struct cfs_tpm_unsealed *ret, struct cfs_error *err);
 int cfs_tpm_measure_boot(const char *tcti, unsigned pcr, const uint8_t digest[32], const char *mode,
                          const uint8_t *key_id, const char *log_path, struct cfs_error *err);

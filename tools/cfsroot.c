@@ -23,6 +23,8 @@ static const struct {
     {"verify", cmd_verify, "check an image signature against trusted certificates"},
     {"seal", cmd_seal, "seal a boot policy (digests or signing key) to the TPM's PCRs"},
     {"unseal", cmd_unseal, "unseal a boot policy with the TPM and print it"},
+    {"seal-approve", cmd_seal_approve,
+     "sign PCR values a blob sealed with --public-key may unseal in"},
     {"setup-root", cmd_setup_root, "initrd: verify and mount the composefs root on /sysroot"},
     {"rollback", cmd_rollback, "TPM anti-rollback floor: init, status, raise after a good boot"},
     {"status", cmd_status, "show the composefs image the initrd verified and booted"},

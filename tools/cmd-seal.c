@@ -2,9 +2,11 @@
 /*
  * cmd-seal.c - `cfsroot seal`: build a boot policy (allowed image digests, or a
  * trusted signing key + minimum security generation), seal it to the TPM's
- * current sha256 PCR values and write the sealed blob atomically. Runs on the
+ * current sha256 PCR values (blob version 1) or, with --public-key, to
+ * PolicyAuthorize by the owner's key (version 2: PCR values approved later by
+ * `cfsroot seal-approve`), and write the sealed blob atomically. Runs on the
  * enrolled machine (real root, as root), in the boot state the policy is to
- * be bound to.
+ * be bound to (version 1) or in any state (version 2).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +23,7 @@
 #include "fileio.h"
 #include "signature.h"
 #include "tool-util.h"
+#include "tpm-authorize.h"
 #include "tpm.h"
 #include "verity.h"
 
@@ -31,12 +34,16 @@ static void seal_usage(FILE *f)
             "Usage: cfsroot seal --digest HEX [--digest HEX]... [OPTIONS] OUTPUT\n"
             "       cfsroot seal (--cert CERT | --key-id sha256:HEX) [--min-generation N]\n"
             "                    [OPTIONS] OUTPUT\n\n"
-            "Seal a boot policy to the TPM's current PCR values and write the blob to OUTPUT.\n"
+            "Seal a boot policy to the TPM's current PCR values (or, with --public-key, to\n"
+            "PCR values its owner signs) and write the blob to OUTPUT.\n"
             "  --digest HEX          an image digest that may boot (up to %u)\n"
             "  --cert CERT           images signed by this certificate's key may boot\n"
             "  --key-id sha256:HEX   the same, by key id (as `cfsroot verify` prints it)\n"
             "  --min-generation N    ... if their signed security generation is at least N\n"
             "  --pcrs LIST           sha256 PCRs to seal to (default 7)\n"
+            "  --public-key PEM      seal to PolicyAuthorize by this RSA 2048/ECC P-256 key\n"
+            "                        instead of the current PCR values: unsealing needs PCR\n"
+            "                        values (of --pcrs) approved by `cfsroot seal-approve`\n"
             "  --tcti CONF           TPM to use (default $TPM2TSS_TCTI, else " CFS_TPM_TCTI_DEFAULT
             ")\n"
             "  --force               replace an existing OUTPUT\n",
@@ -99,8 +106,34 @@ struct seal_args {
         struct cfs_tpm_policy policy;
         bool have_key, have_generation, force;
         uint32_t pcrs;
-        const char *tcti, *output;
+        const char *tcti, *output, *public_key;
 };
+
+/* The --public-key PEM file as a marshalled TPM2B_PUBLIC; its name digest. */
+static int load_public_key(const char *path, uint8_t *buf, size_t size, size_t *len,
+                           uint8_t name[32])
+{
+        struct cfs_error err = {};
+        _cleanup_free_ char *data = NULL;
+        size_t n = 0;
+        int r = cfs_read_file(path, 1u << 20, &data, &n);
+        if (r < 0)
+                return log_error_errno(r, "%s", path), r;
+        BIO *b = BIO_new_mem_buf(data, (int)n);
+        EVP_PKEY *key = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
+        BIO_free(b);
+        if (!key) {
+                log_error("%s: not a PEM public key (BEGIN PUBLIC KEY)", path);
+                return -EINVAL;
+        }
+        r = cfs_tpm_authkey_from_pkey(key, buf, size, len, &err);
+        EVP_PKEY_free(key);
+        if (r >= 0)
+                r = cfs_tpm_authkey_name(buf, *len, name, &err);
+        if (r < 0)
+                return log_cfs_error(r, &err, "%s", path), r;
+        return 0;
+}
 
 static int seal_parse_args(int argc, char **argv, struct seal_args *a)
 {
@@ -110,6 +143,7 @@ static int seal_parse_args(int argc, char **argv, struct seal_args *a)
             {"key-id", required_argument, NULL, 'k'},
             {"min-generation", required_argument, NULL, 'g'},
             {"pcrs", required_argument, NULL, 'p'},
+            {"public-key", required_argument, NULL, 'P'},
             {"tcti", required_argument, NULL, 't'},
             {"force", no_argument, NULL, 'f'},
             {"help", no_argument, NULL, 'h'},
@@ -155,6 +189,9 @@ static int seal_parse_args(int argc, char **argv, struct seal_args *a)
                         if (cfs_tpm_pcr_mask_parse(optarg, &a->pcrs, &err) < 0)
                                 return log_cfs_error(-EINVAL, &err, "--pcrs"), -EINVAL;
                         break;
+                case 'P':
+                        a->public_key = optarg;
+                        break;
                 case 't':
                         a->tcti = optarg;
                         break;
@@ -199,13 +236,19 @@ int cmd_seal(int argc, char **argv)
         if (r < 0)
                 return log_cfs_error(r, &err, "invalid policy");
 
+        uint8_t key[CFS_TPM_AUTHKEY_MAX], key_name[32];
+        size_t key_len = 0;
+        if (a.public_key && load_public_key(a.public_key, key, sizeof(key), &key_len, key_name) < 0)
+                return CFS_EXIT_USAGE;
+
         _cleanup_(cfs_tpm_closep) struct cfs_tpm *tpm = NULL;
         r = cfs_tpm_open(a.tcti, &tpm, &err);
         if (r < 0)
                 return log_cfs_error(r, &err, "cannot open the TPM");
         _cleanup_free_ uint8_t *blob = NULL;
         size_t blob_len = 0;
-        r = cfs_tpm_seal(tpm, policy, policy_len, a.pcrs, &blob, &blob_len, &err);
+        r = cfs_tpm_seal(tpm, policy, policy_len, a.pcrs, a.public_key ? key : NULL, key_len, &blob,
+                         &blob_len, &err);
         if (r < 0)
                 return log_cfs_error(r, &err, "cannot seal");
 
@@ -220,8 +263,16 @@ int cmd_seal(int argc, char **argv)
                 return log_error_errno(r, "cannot write %s%s", a.output,
                                        r == -EEXIST ? " (use --force to replace it)" : "");
         cfs_tpm_pcr_mask_format(a.pcrs, pcrs, sizeof(pcrs));
-        log_info("sealed a %s policy to sha256 PCR %s: %s (%zu bytes)",
-                 a.policy.kind == CFS_TPM_POLICY_DIGESTS ? "digest-list" : "signing-key", pcrs,
-                 a.output, blob_len);
+        const char *kind = a.policy.kind == CFS_TPM_POLICY_DIGESTS ? "digest-list" : "signing-key";
+        if (a.public_key) {
+                char hex[CFS_DIGEST_HEX_SIZE];
+                cfs_digest_to_hex(key_name, hex);
+                log_info("sealed a %s policy to approvals of sha256 PCR %s signed by key %s: %s "
+                         "(%zu bytes); approve PCR values with `cfsroot seal-approve`",
+                         kind, pcrs, hex, a.output, blob_len);
+        } else {
+                log_info("sealed a %s policy to sha256 PCR %s: %s (%zu bytes)", kind, pcrs,
+                         a.output, blob_len);
+        }
         return CFS_EXIT_OK;
 }

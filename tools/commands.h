@@ -11,5 +11,6 @@ int cmd_verify(int argc, char **argv);
 int cmd_setup_root(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_unseal(int argc, char **argv);
+int cmd_seal_approve(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * fuzz-tpm-blob.c - libFuzzer target for the sealed TPM blob framing and the
- * boot policy inside it (lib/tpm-policy.c): what an attacker with write access
- * to the blob file controls before the TPM is asked anything. Whatever parses
- * must serialise back to the same bytes (one encoding per blob, no slack an
- * attacker could use). Host.
+ * fuzz-tpm-blob.c - libFuzzer target for the sealed TPM blob framing (versions 1
+ * and 2), the boot policy inside it and the approvals file of PolicyAuthorize
+ * (lib/tpm-policy.c): what an attacker with write access to the blob or the
+ * approvals controls before the TPM is asked anything. Whatever parses must
+ * serialise back to the same bytes (one encoding, no slack an attacker could
+ * use). Host.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,6 +32,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 __builtin_trap();
         }
 
+        /* the approvals parser on the raw input: records back to back, exactly */
+        struct cfs_tpm_approval *a = NULL;
+        size_t n = 0;
+        err = (struct cfs_error){};
+        if (cfs_tpm_approvals_parse(data, size, &a, &n, &err) == 0) {
+                size_t off = 0, len = 0;
+                uint8_t rec[CFS_TPM_APPROVAL_HEADER_SIZE + CFS_TPM_PCR_COUNT * CFS_TPM_PCR_SIZE +
+                            CFS_TPM_APPROVAL_SIG_MAX];
+                if (n < 1 || n > CFS_TPM_APPROVALS_MAX)
+                        __builtin_trap();
+                for (size_t i = 0; i < n; i++) {
+                        if (cfs_tpm_approval_serialize(&a[i], rec, sizeof(rec), &len, &err) < 0 ||
+                            len > size - off || memcmp(rec, data + off, len))
+                                __builtin_trap();
+                        off += len;
+                }
+                if (off != size)
+                        __builtin_trap();
+                free(a);
+        } else if (!err.message[0] || a || n) {
+                __builtin_trap();
+        }
+
         err = (struct cfs_error){};
         if (cfs_tpm_blob_parse(data, size, &b, &err) < 0) {
                 if (!err.message[0])
@@ -39,7 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (b.policy < data || b.policy + b.policy_len > data + size ||
             b.public_area + b.public_len > data + size ||
-            b.private_area + b.private_len > data + size)
+            b.private_area + b.private_len > data + size ||
+            (b.version == 2) != (b.auth_key != NULL) ||
+            (b.auth_key && (b.auth_key < data || b.auth_key + b.auth_key_len != data + size)))
                 __builtin_trap();
         uint8_t *again = NULL;
         size_t again_len = 0;

@@ -343,8 +343,30 @@ expect_refusal tpm-blob-malformed 17 tpm "tpm-policy.blob" "cfsroot.image=/$img_
 rm "$W/sysroot/composefs/tpm-policy.blob"
 expect_refusal tpm-blob-missing 17 tpm "tpm-policy.blob" "cfsroot.image=/$img_rel" tpm-only
 cp "$W/good.blob" "$W/sysroot/composefs/tpm-policy.blob"
+# PolicyAuthorize (blob version 2): sealed once to the owner's key, PCR 7 values approved by signature
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/owner.pem" 2>/dev/null
+openssl pkey -in "$W/owner.pem" -pubout -out "$W/owner.pub"
+"$cfsroot" seal --tcti "$tcti" --public-key "$W/owner.pub" --digest "$digest" \
+  "$W/sysroot/composefs/tpm-auth.blob" >/dev/null 2>&1 || fail "cfsroot seal --public-key"
+"$cfsroot" seal-approve --tcti "$tcti" --private-key "$W/owner.pem" \
+  "$W/sysroot/composefs/tpm-auth.approvals" >/dev/null 2>&1 || fail "cfsroot seal-approve"
+policy tpm-auth "${tpm_lines[@]}" "MeasurePCR=no" "PolicyBlob=/composefs/tpm-auth.blob" \
+  "PolicyApprovals=/composefs/tpm-auth.approvals"
+run_setup "cfsroot.image=/$img_rel" tpm-auth --dry-run
+[ "$rc" -eq 0 ] && grep -q "would boot .*$digest, TPM policy" "$W/out" || { cat "$W/out"; fail "PolicyAuthorize boot"; }
+echo "ok: PolicyAuthorize: boots with an approval of the current PCR 7"
 tpm2_pcrextend 7:sha256=0000000000000000000000000000000000000000000000000000000000000001
 expect_refusal tpm-pcr-changed 17 tpm "PCR 7 changed" "cfsroot.image=/$img_rel" tpm-only
+expect_refusal tpm-auth-not-approved 17 tpm \
+  "PCR 7 value not approved by any signed policy in composefs/tpm-auth.approvals" "cfsroot.image=/$img_rel" tpm-auth
+"$cfsroot" seal-approve --tcti "$tcti" --append --private-key "$W/owner.pem" \
+  "$W/sysroot/composefs/tpm-auth.approvals" >/dev/null 2>&1 || fail "cfsroot seal-approve --append"
+run_setup "cfsroot.image=/$img_rel" tpm-auth --dry-run
+[ "$rc" -eq 0 ] && grep -q "would boot .*$digest, TPM policy" "$W/out" || { cat "$W/out"; fail "PolicyAuthorize re-approved"; }
+echo "ok: PolicyAuthorize: PCR 7 changed, a new approval boots the same blob again"
+mv "$W/sysroot/composefs/tpm-auth.approvals" "$W/tpm-auth.approvals"
+expect_refusal tpm-auth-approvals-missing 17 tpm "signed PCR approvals composefs/tpm-auth.approvals" \
+  "cfsroot.image=/$img_rel" tpm-auth
 # anti-rollback floor: required but not defined, defined at 0, raised above the image's generation 3
 restore
 policy rollback "AllowObjectsWithoutVerity=yes" "[TPM]" "Device=$tcti" "MeasurePCR=no" "AntiRollback=required"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/tpm/lib.sh - sourced by the swtpm host tests (run.sh, rollback.sh):
 # tool checks, a temporary directory cleaned up with every swtpm started,
-# ok/bad counters, start_tpm and tcti. Host only.
+# ok/bad counters, start_tpm and tcti; expect_fail/expect_rc for run.sh and
+# authorize.sh (rollback.sh has its own, looser ones). Host only.
 
 # tpm_test_init NAME TOOL...: every TOOL installed (a missing one is a failure,
 # not a skip), $tmp = a fresh /tmp/NAME.XXXXXX removed at exit.
@@ -45,3 +46,27 @@ start_tpm() {
         exit 1
 }
 tcti() { echo "swtpm:path=$tmp/$1/sock"; }
+
+# expect_fail NAME NEEDLE CMD...: CMD fails, says NEEDLE on stderr, prints nothing on stdout
+expect_fail() {
+        local name=$1 needle=$2 rc=0
+        shift 2
+        "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+        if [ "$rc" -eq 0 ]; then
+                bad "$name: succeeded, expected a failure"
+        elif ! grep -qF -- "$needle" "$tmp/err"; then
+                bad "$name: message lacks '$needle': $(cat "$tmp/err")"
+        elif [ -s "$tmp/out" ]; then
+                bad "$name: printed on stdout: $(cat "$tmp/out")"
+        else
+                ok "$name ($(head -c 160 "$tmp/err"))"
+        fi
+}
+
+# expect_rc NAME RC CMD...
+expect_rc() {
+        local name=$1 want=$2 rc=0
+        shift 2
+        "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+        if [ "$rc" -eq "$want" ]; then ok "$name"; else bad "$name: exit $rc, expected $want: $(cat "$tmp/err")"; fi
+}

@@ -13,30 +13,6 @@ HELPER=$(realpath "$2")
 . "$(dirname "$(realpath "$0")")/lib.sh"
 tpm_test_init cfsroot-tpm swtpm tpm2_pcrread python3 openssl
 
-# expect_fail NAME NEEDLE CMD...: CMD fails, says NEEDLE on stderr, prints nothing on stdout
-expect_fail() {
-        local name=$1 needle=$2 rc=0
-        shift 2
-        "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
-        if [ "$rc" -eq 0 ]; then
-                bad "$name: succeeded, expected a failure"
-        elif ! grep -qF -- "$needle" "$tmp/err"; then
-                bad "$name: message lacks '$needle': $(cat "$tmp/err")"
-        elif [ -s "$tmp/out" ]; then
-                bad "$name: printed on stdout: $(cat "$tmp/out")"
-        else
-                ok "$name ($(head -c 160 "$tmp/err"))"
-        fi
-}
-
-# expect_rc NAME RC CMD...
-expect_rc() {
-        local name=$1 want=$2 rc=0
-        shift 2
-        "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
-        if [ "$rc" -eq "$want" ]; then ok "$name"; else bad "$name: exit $rc, expected $want: $(cat "$tmp/err")"; fi
-}
-
 pcr_value() { # TCTI BANK PCR -> hex value
         TPM2TOOLS_TCTI=$1 tpm2_pcrread "$2:$3" | sed -n 's/.*: 0x//p' | tr 'A-F' 'a-f'
 }

@@ -4,7 +4,9 @@
  * setup-root will, against the TPM in $TPM2TSS_TCTI. Host only.
  *   tpm-helper extend PCR STRING LOG       cfs_tpm_pcr_extend() + event record
  *   tpm-helper check BLOB DIGEST [KEYID GENERATION]
- *                                          cfs_tpm_check_boot() (BLOB relative to cwd)
+ *                                          cfs_tpm_check_boot() (BLOB relative to cwd;
+ *                                          approvals of a version 2 blob: the file
+ *                                          $TPM_HELPER_APPROVALS, relative to cwd)
  *   tpm-helper measure PCR DIGEST MODE KEYID|- LOG
  *                                          cfs_tpm_measure_boot()
  *   tpm-helper rollback-check GENERATION   cfs_tpm_rollback_check(); prints the
@@ -46,10 +48,12 @@ int main(int argc, char **argv)
                 if (argc == 6)
                         hex32(argv[4], key);
                 struct cfs_tpm_unsealed u;
-                r = cfs_tpm_check_boot(NULL, AT_FDCWD, argv[2], digest, argc == 6 ? key : NULL,
+                r = cfs_tpm_check_boot(NULL, AT_FDCWD, argv[2], getenv("TPM_HELPER_APPROVALS"),
+                                       digest, argc == 6 ? key : NULL,
                                        argc == 6 ? strtoull(argv[5], NULL, 10) : 0, &u, &err);
                 if (r >= 0)
-                        printf("allowed (policy kind %d)\n", (int)u.policy.kind);
+                        printf("allowed (policy kind %d, blob version %u, approval %u)\n",
+                               (int)u.policy.kind, u.version, u.approval);
         } else if (argc == 7 && !strcmp(argv[1], "measure")) {
                 hex32(argv[3], digest);
                 bool has_key = strcmp(argv[5], "-") != 0;

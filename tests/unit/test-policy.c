@@ -37,6 +37,7 @@ static void test_defaults(void **state)
         assert_int_equal(p.etc, CFS_ETC_OVERLAY);
         assert_int_equal(p.var, CFS_VAR_BIND);
         assert_string_equal(p.tpm_blob, "/composefs/tpm-policy.blob");
+        assert_string_equal(p.tpm_approvals, "/composefs/tpm-policy.approvals");
         assert_string_equal(p.tpm_device, "device:/dev/tpmrm0");
         assert_int_equal(p.measure_pcr, 13);
         assert_int_equal(p.anti_rollback, CFS_ROLLBACK_IF_PRESENT);
@@ -48,9 +49,11 @@ static void test_tpm_section(void **state)
         struct cfs_policy p;
         struct cfs_error err;
         const char *text = "[TPM]\nPolicyBlob=/boot/cfsroot.blob\nDevice=swtpm:path=/run/s\n"
-                           "MeasurePCR=no\n";
+                           "MeasurePCR=no\nPolicyApprovals=/boot/cfsroot.approvals\n";
         assert_int_equal(parse(text, &p, &err), 0);
         assert_string_equal(p.tpm_blob, "/boot/cfsroot.blob");
+        assert_string_equal(p.tpm_approvals, "/boot/cfsroot.approvals");
+        assert_int_equal(parse("[TPM]\nPolicyApprovals=relative\n", &p, &err), -EINVAL);
         assert_string_equal(p.tpm_device, "swtpm:path=/run/s");
         assert_int_equal(p.measure_pcr, -1);
         assert_int_equal(parse("[TPM]\nAntiRollback=required\n", &p, &err), 0);
