@@ -28,7 +28,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libfsverity.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -44,7 +43,7 @@
 #include "store.h"
 #include "verity.h"
 
-#define HASH_BUF_SIZE (128u * 1024u)
+#define HASH_BUF_SIZE (64u * 1024u) /* as the scanner's READ_BUFFER_SIZE: see there */
 #define COPY_CHUNK (1u << 30)
 #define STAGING_PREFIX ".staging-"
 #define HEX_LEN (2 * CFS_DIGEST_SIZE)
@@ -335,114 +334,92 @@ int cfs_store_sync(struct cfs_store *s, struct cfs_error *err)
 
 /* ---- hashing ---- */
 
-struct hash_ctx {
-        int fd;
-        int out_fd;         /* >= 0: every byte read is written here too */
-        uint64_t off, size; /* next offset, expected size */
-        size_t pos, len;    /* unconsumed bytes buf[pos, len) */
-        int read_err, write_err;
-        uint8_t buf[HASH_BUF_SIZE];
-};
-
-/* libfsverity asks for the bytes in order, in small pieces: serve them from buf. */
-static int hash_read_fn(void *p, void *out, size_t count)
-{
-        struct hash_ctx *c = p;
-        uint8_t *o = out;
-
-        while (count > 0) {
-                if (c->pos == c->len) {
-                        size_t want = (size_t)CFS_MIN((uint64_t)HASH_BUF_SIZE, c->size - c->off);
-                        if (want == 0)
-                                return c->read_err = -EIO;
-                        ssize_t n;
-                        do
-                                n = pread(c->fd, c->buf, want, (off_t)c->off);
-                        while (n < 0 && errno == EINTR);
-                        if (n < 0)
-                                return c->read_err = -errno;
-                        if (n == 0)
-                                return c->read_err = -EIO; /* shorter than its size */
-                        if (c->out_fd >= 0) {
-                                /* the bytes hashed are the bytes written */
-                                int r = cfs_write_all(c->out_fd, c->buf, (size_t)n);
-                                if (r < 0)
-                                        return c->write_err = r;
-                        }
-                        c->off += (uint64_t)n;
-                        c->pos = 0;
-                        c->len = (size_t)n;
-                }
-                size_t k = CFS_MIN(count, c->len - c->pos);
-                memcpy(o, c->buf + c->pos, k);
-                o += k;
-                c->pos += k;
-                count -= k;
-        }
-        return 0;
-}
-
-/* 0 if @fd ends at @size, -EIO "longer" if not. */
-static int check_ends_at(int fd, uint64_t size, struct cfs_error *err)
-{
-        uint8_t extra;
-        ssize_t n;
-        do
-                n = pread(fd, &extra, 1, (off_t)size);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return cfs_error_set(err, errno, "%s", strerror(errno));
-        if (n > 0)
-                return cfs_error_set(err, EIO,
-                                     "file is longer than its size %llu: it changed while it "
-                                     "was read",
-                                     (unsigned long long)size);
-        return 0;
-}
-
-/* fs-verity digest of exactly @size bytes of @fd from offset 0; with @out_fd >= 0
- * the same bytes are written to @out_fd as they are hashed (a write error is
+/* fs-verity digest of exactly @size bytes of @fd from offset 0, read into
+ * @scratch (NULL: one made for this call); with @out_fd >= 0 the same bytes are
+ * written to @out_fd as they are hashed, from the same buffer (a write error is
  * -errno with *ret_write_err set). */
-static int hash_fd(int fd, int out_fd, uint64_t size, uint8_t digest[CFS_DIGEST_SIZE],
-                   bool *ret_write_err, struct cfs_error *err)
+static int hash_fd(int fd, int out_fd, uint64_t size, struct cfs_verity_scratch *scratch,
+                   uint8_t digest[CFS_DIGEST_SIZE], bool *ret_write_err, struct cfs_error *err)
 {
-        struct libfsverity_merkle_tree_params params = {
-            .version = 1,
-            .hash_algorithm = FS_VERITY_HASH_ALG_SHA256,
-            .file_size = size,
-            .block_size = 4096,
-        };
-        struct libfsverity_digest *d = NULL;
-        _cleanup_free_ struct hash_ctx *c = malloc(sizeof(*c));
-        if (!c)
-                return -ENOMEM;
-        *c = (struct hash_ctx){.fd = fd, .out_fd = out_fd, .size = size};
+        struct cfs_verity_scratch own = {};
+        int r;
 
-        int r = libfsverity_compute_digest(c, hash_read_fn, &params, &d);
-        if (r < 0) {
-                if (c->write_err) {
-                        *ret_write_err = true;
-                        return cfs_error_set(err, c->write_err, "%s", strerror(-c->write_err));
-                }
-                if (c->read_err == -EIO)
-                        return cfs_error_set(err, EIO,
-                                             "file is shorter than its size %llu: it changed "
-                                             "while it was read",
-                                             (unsigned long long)size);
-                if (c->read_err)
-                        return cfs_error_set(err, c->read_err, "%s", strerror(-c->read_err));
-                return cfs_error_set(err, r, "cannot compute the fs-verity digest: %s",
-                                     strerror(-r));
+        if (!scratch) {
+                r = cfs_verity_scratch_init(&own, HASH_BUF_SIZE);
+                if (r < 0)
+                        return cfs_error_set(err, r, "%s", strerror(-r));
+                scratch = &own;
         }
-        bool ok =
-            d->digest_algorithm == FS_VERITY_HASH_ALG_SHA256 && d->digest_size == CFS_DIGEST_SIZE;
-        if (ok)
-                memcpy(digest, d->digest, CFS_DIGEST_SIZE);
-        free(d);
-        if (!ok)
-                return cfs_error_set(err, EINVAL, "libfsverity returned an unexpected digest");
-        return check_ends_at(fd, size, err);
+        cfs_verity_hasher_begin(scratch->hasher, size);
+        for (uint64_t off = 0; off < size;) {
+                size_t want = (size_t)CFS_MIN((uint64_t)scratch->buf_size, size - off);
+                ssize_t n = pread(fd, scratch->buf, want, (off_t)off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = cfs_error_set(err, errno, "%s", strerror(errno));
+                        goto out;
+                }
+                if (n == 0) {
+                        r = cfs_error_set(err, EIO,
+                                          "file is shorter than its size %llu: it changed "
+                                          "while it was read",
+                                          (unsigned long long)size);
+                        goto out;
+                }
+                if (out_fd >= 0) {
+                        /* the bytes hashed are the bytes written */
+                        r = cfs_write_all(out_fd, scratch->buf, (size_t)n);
+                        if (r < 0) {
+                                *ret_write_err = true;
+                                r = cfs_error_set(err, r, "%s", strerror(-r));
+                                goto out;
+                        }
+                }
+                r = cfs_verity_hasher_update(scratch->hasher, scratch->buf, (size_t)n);
+                if (r < 0)
+                        goto fail;
+                off += (uint64_t)n;
+        }
+        r = cfs_verity_hasher_final(scratch->hasher, digest);
+fail:
+        if (r < 0)
+                r = cfs_error_set(err, r, "cannot compute the fs-verity digest: %s", strerror(-r));
+out:
+        if (scratch == &own)
+                cfs_verity_scratch_done(&own);
+        return r;
 }
+
+static bool same_file_state(const struct stat *a, const struct stat *b)
+{
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+               a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+               a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The source after it was read: exactly @size bytes long and otherwise as @before
+ * (inode, size, mtime, ctime), else -EIO "changed @when". One fstat: a file that
+ * grew shows a larger st_size, one written to in place a new mtime/ctime. */
+static int check_source(int fd, const struct stat *before, uint64_t size, const char *when,
+                        struct cfs_error *err)
+{
+        struct stat after;
+        if (fstat(fd, &after) < 0)
+                return cfs_error_set(err, errno, "%s", strerror(errno));
+        if ((uint64_t)after.st_size < size)
+                return cfs_error_set(err, EIO, "file is shorter than its size %llu: it changed %s",
+                                     (unsigned long long)size, when);
+        if ((uint64_t)after.st_size > size)
+                return cfs_error_set(err, EIO, "file is longer than its size %llu: it changed %s",
+                                     (unsigned long long)size, when);
+        if (!same_file_state(before, &after))
+                return cfs_error_set(err, EIO, "file changed %s", when);
+        return 0;
+}
+
+#define WHEN_COPYING "between hashing and copying it into the object store"
+#define WHEN_READING "while it was read"
 
 /* ---- lookup ---- */
 
@@ -592,19 +569,11 @@ static int64_t copy_data(int src, int dst, uint64_t size, int *ret_write_err)
         return in;
 }
 
-static bool same_file_state(const struct stat *a, const struct stat *b)
-{
-        return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-               a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-               a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
 /* Copy the source into @t; the source must still be as @before says. */
 static int copy_source(struct cfs_store *s, struct tmpobj *t, int src, uint64_t size,
                        const struct stat *before, struct cfs_error *err)
 {
         int write_err;
-        struct stat after;
         int64_t n = copy_data(src, t->fd, size, &write_err);
         if (write_err)
                 return cfs_error_set(err, write_err, "cannot write to object store %s: %s", s->path,
@@ -612,20 +581,12 @@ static int copy_source(struct cfs_store *s, struct tmpobj *t, int src, uint64_t 
         if (n < 0)
                 return cfs_error_set(err, (int)-n, "cannot copy into object store %s: %s", s->path,
                                      strerror((int)-n));
-        int r = check_ends_at(src, size, err);
+        if ((uint64_t)n < size)
+                return cfs_error_set(err, EIO, "file is shorter than its size %llu: it changed %s",
+                                     (unsigned long long)size, WHEN_COPYING);
+        int r = check_source(src, before, size, WHEN_COPYING, err);
         if (r < 0)
                 return r;
-        if (fstat(src, &after) < 0)
-                return cfs_error_set(err, errno, "%s", strerror(errno));
-        if ((uint64_t)n < size)
-                return cfs_error_set(err, EIO,
-                                     "file is shorter than its size %llu: it changed between "
-                                     "hashing and copying it into the object store",
-                                     (unsigned long long)size);
-        if ((uint64_t)n != size || !same_file_state(before, &after))
-                return cfs_error_set(err, EIO,
-                                     "file changed between hashing and copying it into the "
-                                     "object store");
         /* start writing it back now: the disk works while we hash the next files,
          * and the syncfs() of the commit has less left to do */
         (void)sync_file_range(t->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
@@ -658,7 +619,7 @@ static int digest_mismatch(struct cfs_error *err, const char *what,
  * written to @t, from the same buffer (copy_hashing()). */
 static int verify_copy(struct cfs_store *s, struct tmpobj *t, uint64_t size,
                        const uint8_t digest[CFS_DIGEST_SIZE], bool digest_of_written,
-                       bool *ret_verity, struct cfs_error *err)
+                       struct cfs_verity_scratch *scratch, bool *ret_verity, struct cfs_error *err)
 {
         uint8_t found[CFS_DIGEST_SIZE];
         int r;
@@ -693,7 +654,7 @@ static int verify_copy(struct cfs_store *s, struct tmpobj *t, uint64_t size,
                 return 0;
         struct cfs_error e = {};
         bool write_err = false;
-        r = hash_fd(t->fd, -1, size, found, &write_err, &e);
+        r = hash_fd(t->fd, -1, size, scratch, found, &write_err, &e);
         if (r < 0)
                 return cfs_error_set(err, r, "cannot read back a new object in %s: %s", s->path,
                                      cfs_error_text(&e, r));
@@ -739,8 +700,11 @@ static int stage_link(struct cfs_store *s, struct tmpobj *t, const uint8_t diges
 }
 
 /* Steps 2-5 for content of @fd with @digest; @before is @fd's state when the digest
- * was computed (or when we started, if the caller brought the digest). */
+ * was computed (or when we started, if the caller brought the digest). With
+ * @read_source (the digest came from reading @fd) an existing object is only
+ * reported if @fd did not change while it was read. */
 static int add_object(struct cfs_store *s, int fd, uint64_t size, const struct stat *before,
+                      bool read_source, struct cfs_verity_scratch *scratch,
                       const uint8_t digest[CFS_DIGEST_SIZE], enum cfs_store_added *ret_added,
                       bool *ret_verity, struct cfs_error *err)
 {
@@ -751,6 +715,11 @@ static int add_object(struct cfs_store *s, int fd, uint64_t size, const struct s
         if (r < 0)
                 return r;
         if (r > 0) {
+                if (read_source) {
+                        r = check_source(fd, before, size, WHEN_READING, err);
+                        if (r < 0)
+                                return r;
+                }
                 *ret_added = CFS_STORE_EXISTED;
                 *ret_verity = verity;
                 return 0;
@@ -763,7 +732,7 @@ static int add_object(struct cfs_store *s, int fd, uint64_t size, const struct s
                 return r;
         r = copy_source(s, &t, fd, size, before, err);
         if (r >= 0)
-                r = verify_copy(s, &t, size, digest, false, &verity, err);
+                r = verify_copy(s, &t, size, digest, false, scratch, &verity, err);
         if (r >= 0)
                 r = stage_link(s, &t, digest, err);
         tmpobj_discard(s, &t);
@@ -791,7 +760,7 @@ int cfs_store_add_fd(struct cfs_store *s, int fd, uint64_t size,
         struct stat before;
         if (fstat(fd, &before) < 0)
                 return cfs_error_set(err, errno, "%s", strerror(errno));
-        return add_object(s, fd, size, &before, digest, ret_added, ret_verity, err);
+        return add_object(s, fd, size, &before, false, NULL, digest, ret_added, ret_verity, err);
 }
 
 static void note_novelty(struct cfs_store *s, bool added)
@@ -815,11 +784,10 @@ static bool use_copy_first(struct cfs_store *s)
  * file written and removed, which is why this is only used while most objects
  * of the run turn out to be new. */
 static int add_copy_first(struct cfs_store *s, int fd, uint64_t size, const struct stat *before,
-                          uint8_t digest[CFS_DIGEST_SIZE], enum cfs_store_added *ret_added,
-                          bool *ret_verity, struct cfs_error *err)
+                          struct cfs_verity_scratch *scratch, uint8_t digest[CFS_DIGEST_SIZE],
+                          enum cfs_store_added *ret_added, bool *ret_verity, struct cfs_error *err)
 {
         struct tmpobj t = {.fd = -1};
-        struct stat after;
         bool verity = false, write_err = false;
         struct cfs_error e = {};
 
@@ -829,7 +797,7 @@ static int add_copy_first(struct cfs_store *s, int fd, uint64_t size, const stru
         r = tmpobj_open(s, &t, err);
         if (r < 0)
                 return r;
-        r = hash_fd(fd, t.fd, size, digest, &write_err, &e);
+        r = hash_fd(fd, t.fd, size, scratch, digest, &write_err, &e);
         if (r < 0) {
                 if (write_err)
                         r = cfs_error_set(err, r, "cannot write to object store %s: %s", s->path,
@@ -841,26 +809,9 @@ static int add_copy_first(struct cfs_store *s, int fd, uint64_t size, const stru
         if (s->after_hash)
                 s->after_hash(fd, s->hook_userdata);
         /* the image describes the source: it must not have changed meanwhile */
-        if (fstat(fd, &after) < 0) {
-                r = cfs_error_set(err, errno, "%s", strerror(errno));
-                goto out;
-        }
-        if ((uint64_t)after.st_size < size) {
-                r = cfs_error_set(err, EIO,
-                                  "file is shorter than its size %llu: it changed between "
-                                  "hashing and copying it into the object store",
-                                  (unsigned long long)size);
-                goto out;
-        }
-        r = check_ends_at(fd, size, err);
+        r = check_source(fd, before, size, WHEN_COPYING, err);
         if (r < 0)
                 goto out;
-        if (!same_file_state(before, &after)) {
-                r = cfs_error_set(err, EIO,
-                                  "file changed between hashing and copying it into the "
-                                  "object store");
-                goto out;
-        }
         char name[66];
         cfs_store_object_name(digest, name);
         r = lookup(s, s->objects_fd, false, name, size, &verity, err);
@@ -873,7 +824,7 @@ static int add_copy_first(struct cfs_store *s, int fd, uint64_t size, const stru
                 goto out;
         }
         (void)sync_file_range(t.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-        r = verify_copy(s, &t, size, digest, true, &verity, err);
+        r = verify_copy(s, &t, size, digest, true, scratch, &verity, err);
         if (r >= 0)
                 r = stage_link(s, &t, digest, err);
         if (r < 0)
@@ -894,26 +845,32 @@ out:
         return r;
 }
 
-int cfs_store_add_fd_hashing(struct cfs_store *s, int fd, uint64_t size,
+int cfs_store_add_fd_hashing(struct cfs_store *s, int fd, uint64_t size, const struct stat *before,
+                             struct cfs_verity_scratch *scratch,
                              uint8_t ret_digest[CFS_DIGEST_SIZE], enum cfs_store_added *ret_added,
                              bool *ret_verity, struct cfs_error *err)
 {
         uint8_t digest[CFS_DIGEST_SIZE];
-        struct stat before;
+        struct stat st;
         bool write_err = false;
         int r;
 
-        if (fstat(fd, &before) < 0)
-                return cfs_error_set(err, errno, "%s", strerror(errno));
+        if (!before) {
+                if (fstat(fd, &st) < 0)
+                        return cfs_error_set(err, errno, "%s", strerror(errno));
+                before = &st;
+        }
         if (use_copy_first(s))
-                r = add_copy_first(s, fd, size, &before, digest, ret_added, ret_verity, err);
+                r = add_copy_first(s, fd, size, before, scratch, digest, ret_added, ret_verity,
+                                   err);
         else {
-                r = hash_fd(fd, -1, size, digest, &write_err, err);
+                r = hash_fd(fd, -1, size, scratch, digest, &write_err, err);
                 if (r < 0)
                         return r;
                 if (s->after_hash)
                         s->after_hash(fd, s->hook_userdata);
-                r = add_object(s, fd, size, &before, digest, ret_added, ret_verity, err);
+                r = add_object(s, fd, size, before, true, scratch, digest, ret_added, ret_verity,
+                               err);
         }
         if (r < 0)
                 return r;

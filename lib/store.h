@@ -20,9 +20,11 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "error.h"
 #include "tree.h"
+#include "verity.h"
 
 struct cfs_store;
 
@@ -62,7 +64,9 @@ int cfs_store_add_fd(struct cfs_store *s, int fd, uint64_t size,
 
 /*
  * Like cfs_store_add_fd() for content whose digest is not known yet; the digest
- * is returned in @ret_digest. Two ways, chosen per file by what the last files
+ * is returned in @ret_digest. @before is the caller's fstat() of @fd made before
+ * anything was read (NULL: made here); @scratch the calling thread's read buffer
+ * and hasher (NULL: made for this call). Two ways, chosen per file by what the last files
  * of this handle were (a hint; a fresh handle starts with the first):
  * - hash first (read only), while most files turn out to exist already: an
  *   object that exists costs nothing more; a new one is then copied
@@ -71,12 +75,14 @@ int cfs_store_add_fd(struct cfs_store *s, int fd, uint64_t size,
  *   source, each buffer hashed and written to the temp copy (the digest is the
  *   digest of the bytes written, so no second pass); an object that exists
  *   after all only costs a copy that is removed.
- * Either way the source must be unchanged: same inode, size, mtime and ctime
- * before and after, exactly @size bytes; otherwise -EIO "changed between hashing
- * and copying". (The directory scanner uses this: it learns digests only by
- * reading files.)
+ * Either way the source must be unchanged: an fstat() after the last read shows
+ * the inode, size, mtime and ctime of @before and exactly @size bytes; otherwise
+ * -EIO "changed while it was read" / "between hashing and copying". A caller
+ * does not need to check that again. (The directory scanner uses this: it
+ * learns digests only by reading files.)
  */
-int cfs_store_add_fd_hashing(struct cfs_store *s, int fd, uint64_t size,
+int cfs_store_add_fd_hashing(struct cfs_store *s, int fd, uint64_t size, const struct stat *before,
+                             struct cfs_verity_scratch *scratch,
                              uint8_t ret_digest[CFS_DIGEST_SIZE], enum cfs_store_added *ret_added,
                              bool *ret_verity, struct cfs_error *err);
 

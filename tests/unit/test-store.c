@@ -265,13 +265,15 @@ static void test_add_hashing(void **state)
         uint8_t *c = pattern(1 << 20, 7);
         test_ref_digest(c, 1 << 20, want);
         int fd = make_file(dir, "src", c, 1 << 20);
-        assert_int_equal(cfs_store_add_fd_hashing(s, fd, 1 << 20, d, &added, &verity, &err), 0);
+        assert_int_equal(
+            cfs_store_add_fd_hashing(s, fd, 1 << 20, NULL, NULL, d, &added, &verity, &err), 0);
         assert_memory_equal(d, want, CFS_DIGEST_SIZE);
         assert_int_equal(added, CFS_STORE_ADDED);
         assert_int_equal(cfs_store_commit(s, &err), 0);
         assert_object(store, d, c, 1 << 20);
         memset(d, 0, sizeof(d));
-        assert_int_equal(cfs_store_add_fd_hashing(s, fd, 1 << 20, d, &added, &verity, &err), 0);
+        assert_int_equal(
+            cfs_store_add_fd_hashing(s, fd, 1 << 20, NULL, NULL, d, &added, &verity, &err), 0);
         assert_memory_equal(d, want, CFS_DIGEST_SIZE);
         assert_int_equal(added, CFS_STORE_EXISTED);
         count_store(store, &objects, &temps);
@@ -317,7 +319,8 @@ static void test_mismatch_and_short(void **state)
         assert_int_equal(cfs_store_add_fd(s, fd, 10001, other, &added, &verity, &err), -EIO);
         assert_non_null(strstr(err.message, "shorter"));
         memset(&err, 0, sizeof(err));
-        assert_int_equal(cfs_store_add_fd_hashing(s, fd, 9999, d, &added, &verity, &err), -EIO);
+        assert_int_equal(
+            cfs_store_add_fd_hashing(s, fd, 9999, NULL, NULL, d, &added, &verity, &err), -EIO);
         assert_non_null(strstr(err.message, "longer"));
 
         count_store(store, &objects, &temps);
@@ -354,7 +357,7 @@ static void test_failed_write_leaves_nothing(void **state)
         lim = old;
         lim.rlim_cur = 100000;
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-        int r = cfs_store_add_fd_hashing(s, fd, 200000, d, &added, &verity, &err);
+        int r = cfs_store_add_fd_hashing(s, fd, 200000, NULL, NULL, d, &added, &verity, &err);
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
         assert_int_equal(r, -EFBIG);
         assert_non_null(strstr(err.message, store));
@@ -417,7 +420,8 @@ static void *race(void *p)
         bool verity;
         int fd = open(x->path, O_RDONLY | O_CLOEXEC);
         pthread_barrier_wait(x->barrier);
-        x->r = cfs_store_add_fd_hashing(x->s, fd, x->len, x->digest, &x->added, &verity, NULL);
+        x->r = cfs_store_add_fd_hashing(x->s, fd, x->len, NULL, NULL, x->digest, &x->added, &verity,
+                                        NULL);
         close(fd);
         return NULL;
 }
@@ -500,7 +504,8 @@ static void test_existing_no_write(void **state)
         assert_int_equal(cfs_store_open(store, true, &s, &err), 0);
         uint8_t *c = pattern(100000, 21);
         int fd = make_file(dir, "src", c, 100000);
-        assert_int_equal(cfs_store_add_fd_hashing(s, fd, 100000, d, &added, &verity, &err), 0);
+        assert_int_equal(
+            cfs_store_add_fd_hashing(s, fd, 100000, NULL, NULL, d, &added, &verity, &err), 0);
         assert_int_equal(added, CFS_STORE_ADDED);
         assert_int_equal(cfs_store_commit(s, &err), 0);
         cfs_store_free(s);
@@ -521,7 +526,7 @@ static void test_existing_no_write(void **state)
         int r1 = 0, r2 = 0;
         enum cfs_store_added a1 = CFS_STORE_ADDED, a2 = CFS_STORE_ADDED;
         for (int i = 0; i < 2; i++) {
-                r1 |= cfs_store_add_fd_hashing(s, fd, 100000, d2, &a1, &verity, &err);
+                r1 |= cfs_store_add_fd_hashing(s, fd, 100000, NULL, NULL, d2, &a1, &verity, &err);
                 r2 |= cfs_store_add_fd(s, fd, 100000, d, &a2, &verity, &err);
         }
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
@@ -568,14 +573,16 @@ static void test_staged_until_commit(void **state)
         uint8_t *c = pattern(70000, 22);
         int fd = make_file(dir, "a", c, 70000);
         int fd2 = make_file(dir, "b", c, 70000); /* same content, other file */
-        assert_int_equal(cfs_store_add_fd_hashing(s, fd, 70000, d, &added, &verity, &err), 0);
+        assert_int_equal(
+            cfs_store_add_fd_hashing(s, fd, 70000, NULL, NULL, d, &added, &verity, &err), 0);
         assert_int_equal(added, CFS_STORE_ADDED);
         assert_false(object_visible(store, d));
         assert_int_equal(count_staging_dirs(store), 1);
         count_store(store, &objects, &temps);
         assert_int_equal(objects, 0);
         assert_int_equal(temps, 1); /* the staged copy */
-        assert_int_equal(cfs_store_add_fd_hashing(s, fd2, 70000, d2, &added, &verity, &err), 0);
+        assert_int_equal(
+            cfs_store_add_fd_hashing(s, fd2, 70000, NULL, NULL, d2, &added, &verity, &err), 0);
         assert_int_equal(added, CFS_STORE_EXISTED);
         assert_memory_equal(d, d2, CFS_DIGEST_SIZE);
         count_store(store, &objects, &temps);
@@ -594,7 +601,8 @@ static void test_staged_until_commit(void **state)
         uint8_t *c2 = pattern(70000, 23), d3[CFS_DIGEST_SIZE];
         int fd3 = make_file(dir, "c", c2, 70000);
         assert_int_equal(cfs_store_open(store, true, &s, &err), 0);
-        assert_int_equal(cfs_store_add_fd_hashing(s, fd3, 70000, d3, &added, &verity, &err), 0);
+        assert_int_equal(
+            cfs_store_add_fd_hashing(s, fd3, 70000, NULL, NULL, d3, &added, &verity, &err), 0);
         assert_int_equal(added, CFS_STORE_ADDED);
         cfs_store_free(s);
         assert_false(object_visible(store, d3));
@@ -628,9 +636,11 @@ static void test_commit_race(void **state)
         assert_int_equal(cfs_store_open(store, true, &b, &err), 0);
         uint8_t *c = pattern(9000, 24);
         int fd = make_file(dir, "src", c, 9000);
-        assert_int_equal(cfs_store_add_fd_hashing(a, fd, 9000, d, &added, &verity, &err), 0);
+        assert_int_equal(
+            cfs_store_add_fd_hashing(a, fd, 9000, NULL, NULL, d, &added, &verity, &err), 0);
         assert_int_equal(added, CFS_STORE_ADDED);
-        assert_int_equal(cfs_store_add_fd_hashing(b, fd, 9000, d, &added, &verity, &err), 0);
+        assert_int_equal(
+            cfs_store_add_fd_hashing(b, fd, 9000, NULL, NULL, d, &added, &verity, &err), 0);
         assert_int_equal(added, CFS_STORE_ADDED);
         assert_int_equal(count_staging_dirs(store), 2);
         assert_int_equal(cfs_store_commit(b, &err), 0);
@@ -673,7 +683,8 @@ static void test_crashed_staging_removed(void **state)
         if (pid == 0) {
                 struct cfs_store *cs = NULL;
                 if (cfs_store_open(store, false, &cs, NULL) < 0 ||
-                    cfs_store_add_fd_hashing(cs, fd, 50000, d, &added, &verity, NULL) < 0)
+                    cfs_store_add_fd_hashing(cs, fd, 50000, NULL, NULL, d, &added, &verity, NULL) <
+                        0)
                         _exit(1);
                 _exit(0); /* "crash": no commit, no free */
         }
@@ -690,7 +701,8 @@ static void test_crashed_staging_removed(void **state)
         assert_int_equal(cfs_store_open(store, false, &live, &err),
                          0); /* removes the crashed one */
         assert_int_equal(count_staging_dirs(store), 0);
-        assert_int_equal(cfs_store_add_fd_hashing(live, fdl, 50000, dl, &added, &verity, &err), 0);
+        assert_int_equal(
+            cfs_store_add_fd_hashing(live, fdl, 50000, NULL, NULL, dl, &added, &verity, &err), 0);
         assert_int_equal(count_staging_dirs(store), 1);
         assert_int_equal(cfs_store_open(store, false, &s, &err), 0);
         assert_int_equal(count_staging_dirs(store), 1);
@@ -770,8 +782,9 @@ static void test_source_changed_after_hash(void **state)
                 int fd = make_file(dir, "src", c, 30000);
                 enum change how = cases[i].how;
                 cfs_store_set_test_hook(s, change_source, &how);
-                assert_int_equal(cfs_store_add_fd_hashing(s, fd, 30000, d, &added, &verity, &err),
-                                 -EIO);
+                assert_int_equal(
+                    cfs_store_add_fd_hashing(s, fd, 30000, NULL, NULL, d, &added, &verity, &err),
+                    -EIO);
                 if (!strstr(err.message, cases[i].msg))
                         fail_msg("case %zu: '%s'", k, err.message);
                 cfs_store_set_test_hook(s, NULL, NULL);
@@ -812,7 +825,8 @@ static void test_damaged_object(void **state)
         assert_int_equal(write(bad, c, 4000), 4000);
         close(bad);
         int fd = make_file(dir, "src", c, 8000);
-        assert_int_equal(cfs_store_add_fd_hashing(s, fd, 8000, d, &added, &verity, &err), -EEXIST);
+        assert_int_equal(
+            cfs_store_add_fd_hashing(s, fd, 8000, NULL, NULL, d, &added, &verity, &err), -EEXIST);
         assert_non_null(strstr(err.message, "damaged"));
         assert_non_null(strstr(err.message, path + strlen(store) + 9));
         close(fd);
@@ -841,7 +855,8 @@ static void test_copy_from_other_fs(void **state)
         uint8_t *c = pattern(len, 50);
         test_ref_digest(c, len, want);
         int fd = make_file(shm, "src", c, len);
-        assert_int_equal(cfs_store_add_fd_hashing(s, fd, len, d, &added, &verity, &err), 0);
+        assert_int_equal(cfs_store_add_fd_hashing(s, fd, len, NULL, NULL, d, &added, &verity, &err),
+                         0);
         assert_memory_equal(d, want, CFS_DIGEST_SIZE);
         assert_int_equal(added, CFS_STORE_ADDED);
         assert_int_equal(cfs_store_commit(s, &err), 0);
@@ -876,12 +891,14 @@ static void test_copy_first(void **state)
         uint8_t *c = pattern(len, 61);
         test_ref_digest(c, len, want);
         int fd = make_file(dir, "src", c, len);
-        assert_int_equal(cfs_store_add_fd_hashing(s, fd, len, d, &added, &verity, &err), 0);
+        assert_int_equal(cfs_store_add_fd_hashing(s, fd, len, NULL, NULL, d, &added, &verity, &err),
+                         0);
         assert_memory_equal(d, want, CFS_DIGEST_SIZE);
         assert_int_equal(added, CFS_STORE_ADDED);
         memset(d, 0, sizeof(d));
         /* staged already by this handle */
-        assert_int_equal(cfs_store_add_fd_hashing(s, fd, len, d, &added, &verity, &err), 0);
+        assert_int_equal(cfs_store_add_fd_hashing(s, fd, len, NULL, NULL, d, &added, &verity, &err),
+                         0);
         assert_memory_equal(d, want, CFS_DIGEST_SIZE);
         assert_int_equal(added, CFS_STORE_EXISTED);
         count_store(store, &objects, &temps);
@@ -890,7 +907,8 @@ static void test_copy_first(void **state)
         assert_int_equal(cfs_store_commit(s, &err), 0);
         assert_object(store, d, c, len);
         /* in the store: copied and dropped */
-        assert_int_equal(cfs_store_add_fd_hashing(s, fd, len, d, &added, &verity, &err), 0);
+        assert_int_equal(cfs_store_add_fd_hashing(s, fd, len, NULL, NULL, d, &added, &verity, &err),
+                         0);
         assert_memory_equal(d, want, CFS_DIGEST_SIZE);
         assert_int_equal(added, CFS_STORE_EXISTED);
         count_store(store, &objects, &temps);
@@ -906,7 +924,7 @@ static void test_copy_first(void **state)
         lim = old;
         lim.rlim_cur = 100000;
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-        int r = cfs_store_add_fd_hashing(s, fd2, 200000, d, &added, &verity, &err);
+        int r = cfs_store_add_fd_hashing(s, fd2, 200000, NULL, NULL, d, &added, &verity, &err);
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
         assert_int_equal(r, -EFBIG);
         assert_non_null(strstr(err.message, store));

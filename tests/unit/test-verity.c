@@ -3,7 +3,8 @@
  * test-verity.c - fs-verity digests (lib/verity.c): agreement with
  * fsverity-utils' `fsverity digest` for sizes around block boundaries, files
  * read from an offset, pipes, the hex helpers, and the kernel ioctls failing
- * cleanly where the file system has no fs-verity. Host.
+ * cleanly where the file system has no fs-verity; the incremental hasher the
+ * scanner and store use against libfsverity. Host.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -158,6 +159,101 @@ static void test_pipe(void **state)
         assert_memory_equal(want, got, CFS_DIGEST_SIZE);
 }
 
+/* The incremental hasher (what the scanner and the store use instead of
+ * libfsverity) gives libfsverity's digest for sizes on and around every block
+ * and Merkle tree level boundary (one level: 2..128 blocks, two: up to 128^2,
+ * three above), whatever the pieces it is fed in; more or fewer bytes than
+ * announced are -EIO. */
+static void test_hasher_matches_libfsverity(void **state)
+{
+        (void)state;
+        static const size_t sizes[] = {0,
+                                       1,
+                                       64,
+                                       65,
+                                       4095,
+                                       4096,
+                                       4097,
+                                       8192,
+                                       128 * 4096 - 1,
+                                       128 * 4096,
+                                       128 * 4096 + 1,
+                                       129 * 4096,
+                                       3 * 128 * 4096 + 17,
+                                       128 * 128 * 4096 - 4096,
+                                       128 * 128 * 4096,
+                                       128 * 128 * 4096 + 1,
+                                       128 * 128 * 4096 + 128 * 4096 + 5};
+        static const size_t pieces[] = {0 /* all at once */, 1, 1000, 4096, 7919, 262144};
+        const size_t max = 128 * 128 * 4096 + 128 * 4096 + 5;
+        _cleanup_free_ uint8_t *content = make_content(max);
+        struct cfs_verity_hasher *h = NULL;
+        assert_int_equal(cfs_verity_hasher_new(&h), 0);
+
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+                uint8_t want[CFS_DIGEST_SIZE], got[CFS_DIGEST_SIZE];
+                size_t len = sizes[i];
+                assert_int_equal(cfs_verity_digest_buffer(content, len, want), 0);
+                for (size_t k = 0; k < ELEMENTSOF(pieces); k++) {
+                        size_t piece = pieces[k] ? pieces[k] : CFS_MAX(len, (size_t)1);
+                        if (piece == 1 && len > 20000)
+                                continue; /* byte by byte: the small sizes are enough */
+                        cfs_verity_hasher_begin(h, len);
+                        for (size_t o = 0; o < len; o += piece)
+                                assert_int_equal(cfs_verity_hasher_update(h, content + o,
+                                                                          CFS_MIN(piece, len - o)),
+                                                 0);
+                        assert_int_equal(cfs_verity_hasher_final(h, got), 0);
+                        if (memcmp(got, want, CFS_DIGEST_SIZE) != 0)
+                                fail_msg("size %zu in pieces of %zu: not libfsverity's digest", len,
+                                         piece);
+                }
+        }
+        /* the empty file's well-known digest */
+        uint8_t d[CFS_DIGEST_SIZE];
+        char hex[CFS_DIGEST_HEX_SIZE];
+        cfs_verity_hasher_begin(h, 0);
+        assert_int_equal(cfs_verity_hasher_final(h, d), 0);
+        cfs_digest_to_hex(d, hex);
+        assert_string_equal(hex, EMPTY_DIGEST);
+        /* more than announced, fewer than announced */
+        cfs_verity_hasher_begin(h, 5000);
+        assert_int_equal(cfs_verity_hasher_update(h, content, 4096), 0);
+        assert_int_equal(cfs_verity_hasher_update(h, content, 905), -EIO);
+        cfs_verity_hasher_begin(h, 5000);
+        assert_int_equal(cfs_verity_hasher_update(h, content, 4999), 0);
+        assert_int_equal(cfs_verity_hasher_final(h, d), -EIO);
+        cfs_verity_hasher_free(h);
+}
+
+/* cfs_verity_digest_fd_sized: the digest of @size bytes from the offset, with the
+ * caller's scratch; a file shorter than the size is -EIO. */
+static void test_digest_fd_sized(void **state)
+{
+        (void)state;
+        const size_t len = 5 * 65536 + 4097;
+        _cleanup_free_ uint8_t *content = make_content(len);
+        char path[256];
+        uint8_t want[CFS_DIGEST_SIZE], got[CFS_DIGEST_SIZE];
+        struct cfs_verity_scratch sc;
+
+        snprintf(path, sizeof(path), "%s/sized", tmpdir);
+        write_file(path, content, len);
+        assert_int_equal(cfs_verity_scratch_init(&sc, 65536), 0);
+        for (int i = 0; i < 2; i++) { /* the scratch is reused */
+                assert_int_equal(cfs_verity_digest_buffer(content, len - (size_t)i, want), 0);
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+                assert_true(fd >= 0);
+                assert_int_equal(cfs_verity_digest_fd_sized(fd, len - (size_t)i, &sc, got), 0);
+                assert_memory_equal(want, got, CFS_DIGEST_SIZE);
+        }
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(cfs_verity_digest_fd_sized(fd, len + 1, &sc, got), -EIO);
+        cfs_verity_scratch_done(&sc);
+        assert_int_equal(cfs_verity_scratch_init(&sc, 100), -EINVAL);
+}
+
 static void test_directory_refused(void **state)
 {
         (void)state;
@@ -224,6 +320,8 @@ int main(void)
             cmocka_unit_test(test_empty_vector),
             cmocka_unit_test(test_from_offset),
             cmocka_unit_test(test_pipe),
+            cmocka_unit_test(test_hasher_matches_libfsverity),
+            cmocka_unit_test(test_digest_fd_sized),
             cmocka_unit_test(test_directory_refused),
             cmocka_unit_test(test_hex),
             cmocka_unit_test(test_measure_without_verity),
