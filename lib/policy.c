@@ -50,6 +50,7 @@ static const struct key_def keys[] = {
     {"State", "StateDirectory", T_PATH, FIELD(state)},
     {"TPM", "PolicyBlob", T_PATH, FIELD(tpm_blob)},
     {"TPM", "PolicyApprovals", T_PATH, FIELD(tpm_approvals)},
+    {"TPM", "RequireCreationTicket", T_BOOL, FIELD(tpm_require_creation)},
     {"TPM", "Device", T_TCTI, FIELD(tpm_device)},
     {"TPM", "MeasurePCR", T_PCR, FIELD(measure_pcr)},
     {"TPM", "AntiRollback", T_ROLLBACK, FIELD(anti_rollback)},

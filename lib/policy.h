@@ -67,6 +67,7 @@ struct cfs_policy {
         /* [TPM] */
         char tpm_blob[CFS_POLICY_PATH_MAX]; /* PolicyBlob= sealed policy below the physical root */
         char tpm_approvals[CFS_POLICY_PATH_MAX]; /* PolicyApprovals= signed PCR approvals (v2) */
+        bool tpm_require_creation;               /* RequireCreationTicket= */
         char tpm_device[CFS_POLICY_PATH_MAX];    /* Device= tpm2-tss TCTI configuration */
         int measure_pcr;                         /* MeasurePCR= 0-23, -1 = no measurement */
         enum cfs_rollback_mode anti_rollback;    /* AntiRollback= */

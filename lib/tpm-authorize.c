@@ -342,11 +342,54 @@ static int explain_unapproved(struct cfs_tpm *t, const struct cfs_tpm_blob *b,
                              list, missing > 1 ? "s" : "", name, first, hex, same_mask, n, pcrs);
 }
 
+/* Does the TPM verify @a's signature with the loaded key @kh? */
+static bool approval_verifies(struct cfs_tpm *t, ESYS_TR kh, const struct cfs_tpm_approval *a)
+{
+        uint8_t approved[32], msg[32 + sizeof(CFS_TPM_POLICY_REF) - 1];
+        TPM2B_DIGEST ahash = {.size = 32};
+        TPMT_SIGNATURE sig;
+        _cleanup_esys_ TPMT_TK_VERIFIED *ticket = NULL;
+        if (cfs_tpm_approval_policy_digest(a, approved, NULL) < 0)
+                return false;
+        signed_message(approved, msg);
+        if (cfs_tpm_sha256(msg, sizeof(msg), ahash.buffer) < 0)
+                return false;
+        tpm_signature(a, &sig);
+        return Esys_VerifySignature(t->esys, kh, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &ahash,
+                                    &sig, &ticket) == TSS2_RC_SUCCESS;
+}
+
+/* The object was created in an approved state: an approval by the blob's key,
+ * verified by the TPM, of the PCR values whose digest the creation record holds. */
+static int creation_approved(struct cfs_tpm *t, ESYS_TR kh, const struct cfs_tpm_blob *b,
+                             const uint8_t name[32], const struct cfs_tpm_approval *a, size_t n,
+                             const char *approvals_name, const uint8_t creation[32], unsigned used,
+                             struct cfs_error *err)
+{
+        char hex[CFS_DIGEST_HEX_SIZE], pcrs[64];
+        for (size_t i = 0; i < n; i++) {
+                uint8_t d[32];
+                if (a[i].pcr_mask != b->pcr_mask || memcmp(a[i].key_name, name, 32) ||
+                    cfs_tpm_pcr_values_digest(a[i].pcr_mask, a[i].pcr_values, d) < 0 ||
+                    memcmp(d, creation, 32))
+                        continue;
+                if (i + 1 == used || approval_verifies(t, kh, &a[i]))
+                        return 0; /* (the one used was verified by the TPM just now) */
+        }
+        cfs_digest_to_hex(creation, hex);
+        cfs_tpm_pcr_mask_format(b->pcr_mask, pcrs, sizeof(pcrs));
+        return cfs_error_set(err, EKEYREJECTED,
+                             "the sealed object was created while PCR %s had values that no "
+                             "signed approval in %s approves (made from another boot chain?): "
+                             "creation PCR digest %s",
+                             pcrs, approvals_name, hex);
+}
+
 int cfs_tpm_authorize_session(struct cfs_tpm *t, ESYS_TR session, const struct cfs_tpm_blob *b,
                               const TPM2B_PUBLIC *key, const uint8_t name[32],
                               const struct cfs_tpm_approval *approvals, size_t n,
-                              const char *approvals_name, unsigned *ret_index,
-                              struct cfs_error *err)
+                              const char *approvals_name, const uint8_t *creation_digest,
+                              unsigned *ret_index, struct cfs_error *err)
 {
         TPM2B_DIGEST empty = {};
         TPML_PCR_SELECTION sel;
@@ -446,6 +489,11 @@ int cfs_tpm_authorize_session(struct cfs_tpm *t, ESYS_TR session, const struct c
                         if (err)
                                 *err = e;
                 }
+        }
+        if (done && creation_digest) {
+                r = creation_approved(t, kh, b, name, approvals, n, approvals_name, creation_digest,
+                                      *ret_index, err);
+                done = r == 0;
         }
         cfs_tpm_flush(t, &kh);
         return done ? 0 : r;

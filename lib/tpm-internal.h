@@ -33,6 +33,12 @@ void cfs_tpm_pcr_selection(uint32_t mask, TPML_PCR_SELECTION *sel);
 /* sha256 with OpenSSL; -EIO on failure. */
 int cfs_tpm_sha256(const void *data, size_t len, uint8_t out[32]);
 
+/* sha256 of the values of the PCRs in @mask, concatenated in ascending order:
+ * a creation record's pcrDigest for those values. */
+int cfs_tpm_pcr_values_digest(uint32_t mask,
+                              const uint8_t values[CFS_TPM_PCR_COUNT][CFS_TPM_PCR_SIZE],
+                              uint8_t ret[32]);
+
 /* Flush a transient handle (ignoring errors) and set it to ESYS_TR_NONE. */
 void cfs_tpm_flush(struct cfs_tpm *t, ESYS_TR *h);
 
@@ -51,9 +57,12 @@ int cfs_tpm_authkey_unmarshal(const uint8_t *buf, size_t len, TPM2B_PUBLIC *ret,
  * 1-based number of the approval used. @approvals_name names the file in
  * messages. -EPERM: no approval for the current PCR values; -EKEYREJECTED:
  * matching approvals, but signed by another key or with a bad signature.
+ * @creation_digest (not NULL): the verified creation record's pcrDigest; an
+ * approval (by the blob's key, signature verified by the TPM) of those values
+ * must exist too, else -EKEYREJECTED.
  */
 int cfs_tpm_authorize_session(struct cfs_tpm *t, ESYS_TR session, const struct cfs_tpm_blob *b,
                               const TPM2B_PUBLIC *key, const uint8_t name[32],
                               const struct cfs_tpm_approval *approvals, size_t n,
-                              const char *approvals_name, unsigned *ret_index,
-                              struct cfs_error *err);
+                              const char *approvals_name, const uint8_t *creation_digest,
+                              unsigned *ret_index, struct cfs_error *err);

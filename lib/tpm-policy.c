@@ -18,7 +18,7 @@ static const uint8_t policy_magic[6] = {'C', 'F', 'S', 'P', 'O', 'L'};
 static const uint8_t blob_magic[6] = {'C', 'F', 'S', 'T', 'P', 'M'};
 #define FORMAT_VERSION 1u
 #define BLOB_HEADER_SIZE 16u
-#define BLOB_FIELDS 4u
+#define BLOB_FIELDS 6u /* at most: 4, plus 2 with CFS_TPM_BLOB_CREATION */
 
 int cfs_tpm_policy_add_digest(struct cfs_tpm_policy *p, const uint8_t digest[CFS_DIGEST_SIZE],
                               struct cfs_error *err)
@@ -205,8 +205,10 @@ int cfs_tpm_blob_parse(const uint8_t *buf, size_t len, struct cfs_tpm_blob *ret,
                 return cfs_error_set(err, EBADMSG,
                                      "sealed blob: PCR bank 0x%04x (only sha256, 0x000b, is used)",
                                      bank);
-        if (!all_zero(buf + 10, 2))
-                return cfs_error_set(err, EBADMSG, "sealed blob: reserved bytes are not zero");
+        unsigned flags = cfs_get_le16(buf + 10);
+        if (flags & ~CFS_TPM_BLOB_CREATION)
+                return cfs_error_set(err, EBADMSG, "sealed blob: unknown flags 0x%04x", flags);
+        unsigned n_fields = flags & CFS_TPM_BLOB_CREATION ? 6 : 4;
         uint32_t mask = cfs_get_le32(buf + 12);
         if (mask == 0 || (mask >> CFS_TPM_PCR_COUNT))
                 return cfs_error_set(err, EBADMSG,
@@ -224,12 +226,13 @@ int cfs_tpm_blob_parse(const uint8_t *buf, size_t len, struct cfs_tpm_blob *ret,
                                 memcpy(ret->pcr_values[pcr], buf + off, CFS_TPM_PCR_SIZE);
                                 off += CFS_TPM_PCR_SIZE;
                         }
-        const char *const names[BLOB_FIELDS] = {"policy", "public area", "private area",
-                                                version == CFS_TPM_BLOB_V1 ? "reserved field"
-                                                                           : "signing key"};
-        const uint8_t *field[BLOB_FIELDS];
-        size_t flen[BLOB_FIELDS];
-        for (unsigned i = 0; i < BLOB_FIELDS; i++) {
+        const char *const names[BLOB_FIELDS] = {
+            "policy",        "public area",
+            "private area",  version == CFS_TPM_BLOB_V1 ? "reserved field" : "signing key",
+            "creation data", "creation ticket"};
+        const uint8_t *field[BLOB_FIELDS] = {};
+        size_t flen[BLOB_FIELDS] = {};
+        for (unsigned i = 0; i < n_fields; i++) {
                 if (len - off < 4)
                         return cfs_error_set(
                             err, EBADMSG, "sealed blob: truncated before the %s length", names[i]);
@@ -260,6 +263,8 @@ int cfs_tpm_blob_parse(const uint8_t *buf, size_t len, struct cfs_tpm_blob *ret,
         if (version == CFS_TPM_BLOB_V2 && flen[3] < 2)
                 return cfs_error_set(err, EBADMSG,
                                      "sealed blob: version 2 without the signing key");
+        if (n_fields == 6 && (flen[4] < 2 || flen[5] < 2))
+                return cfs_error_set(err, EBADMSG, "sealed blob: empty creation record");
         ret->version = version;
         ret->pcr_bank = (uint16_t)bank;
         ret->pcr_mask = mask;
@@ -272,6 +277,13 @@ int cfs_tpm_blob_parse(const uint8_t *buf, size_t len, struct cfs_tpm_blob *ret,
         if (version == CFS_TPM_BLOB_V2) {
                 ret->auth_key = field[3];
                 ret->auth_key_len = flen[3];
+        }
+        ret->flags = (uint16_t)flags;
+        if (n_fields == 6) {
+                ret->creation_data = field[4];
+                ret->creation_data_len = flen[4];
+                ret->creation_ticket = field[5];
+                ret->creation_ticket_len = flen[5];
         }
         return 0;
 }
@@ -287,20 +299,31 @@ int cfs_tpm_blob_serialize(const struct cfs_tpm_blob *b, uint8_t **ret, size_t *
         if (version != CFS_TPM_BLOB_V1 && version != CFS_TPM_BLOB_V2)
                 return cfs_error_set(err, EINVAL, "sealed blob: version %u", version);
         size_t key_len = v1 ? 0 : b->auth_key_len;
+        bool creation = b->flags & CFS_TPM_BLOB_CREATION;
+        unsigned n_fields = creation ? 6 : 4;
+        if (b->flags & ~CFS_TPM_BLOB_CREATION)
+                return cfs_error_set(err, EINVAL, "sealed blob: unknown flags");
+        size_t cd_len = creation ? b->creation_data_len : 0,
+               ct_len = creation ? b->creation_ticket_len : 0;
+        if (creation &&
+            (!b->creation_data || !b->creation_ticket || cd_len < 2 ||
+             cd_len > CFS_TPM_BLOB_FIELD_MAX || ct_len < 2 || ct_len > CFS_TPM_BLOB_FIELD_MAX))
+                return cfs_error_set(err, EINVAL, "sealed blob: creation record out of bounds");
         if (b->policy_len < CFS_TPM_POLICY_HEADER_SIZE || b->policy_len > CFS_TPM_POLICY_MAX_SIZE ||
             b->public_len < 2 || b->public_len > CFS_TPM_BLOB_FIELD_MAX || b->private_len < 2 ||
             b->private_len > CFS_TPM_BLOB_FIELD_MAX ||
             (!v1 && (key_len < 2 || key_len > CFS_TPM_BLOB_FIELD_MAX || !b->auth_key)))
                 return cfs_error_set(err, EINVAL, "sealed blob: field out of bounds");
         size_t len = BLOB_HEADER_SIZE +
-                     (v1 ? (size_t)popcount24(b->pcr_mask) * CFS_TPM_PCR_SIZE : 0) +
-                     4 * BLOB_FIELDS + b->policy_len + b->public_len + b->private_len + key_len;
+                     (v1 ? (size_t)popcount24(b->pcr_mask) * CFS_TPM_PCR_SIZE : 0) + 4 * n_fields +
+                     b->policy_len + b->public_len + b->private_len + key_len + cd_len + ct_len;
         uint8_t *buf = calloc(1, len);
         if (!buf)
                 return -ENOMEM;
         memcpy(buf, blob_magic, sizeof(blob_magic));
         cfs_put_le16(buf + 6, (uint16_t)version);
         cfs_put_le16(buf + 8, b->pcr_bank);
+        cfs_put_le16(buf + 10, creation ? CFS_TPM_BLOB_CREATION : 0);
         cfs_put_le32(buf + 12, b->pcr_mask);
         size_t off = BLOB_HEADER_SIZE;
         for (unsigned pcr = 0; v1 && pcr < CFS_TPM_PCR_COUNT; pcr++)
@@ -308,10 +331,12 @@ int cfs_tpm_blob_serialize(const struct cfs_tpm_blob *b, uint8_t **ret, size_t *
                         memcpy(buf + off, b->pcr_values[pcr], CFS_TPM_PCR_SIZE);
                         off += CFS_TPM_PCR_SIZE;
                 }
-        const uint8_t *field[BLOB_FIELDS] = {b->policy, b->public_area, b->private_area,
-                                             v1 ? NULL : b->auth_key};
-        size_t flen[BLOB_FIELDS] = {b->policy_len, b->public_len, b->private_len, key_len};
-        for (unsigned i = 0; i < BLOB_FIELDS; i++) {
+        const uint8_t *field[BLOB_FIELDS] = {b->policy,        b->public_area,
+                                             b->private_area,  v1 ? NULL : b->auth_key,
+                                             b->creation_data, b->creation_ticket};
+        size_t flen[BLOB_FIELDS] = {b->policy_len, b->public_len, b->private_len,
+                                    key_len,       cd_len,        ct_len};
+        for (unsigned i = 0; i < n_fields; i++) {
                 cfs_put_le32(buf + off, (uint32_t)flen[i]);
                 off += 4;
                 if (flen[i])

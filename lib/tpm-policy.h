@@ -23,7 +23,8 @@
  *                   2 = PolicyAuthorize (bound to the owner's signing key; the
  *                       PCR values are those of a signed approval, below)
  *   8   2  PCR bank: TPM2_ALG_SHA256 (0x000b), the only one
- *  10   2  reserved, 0
+ *  10   2  flags: bit 0 = creation record present (two more fields, below);
+ *          other bits 0
  *  12   4  PCR mask: bit N = PCR N, N < 24, at least one bit
  *  16      version 1: one 32-byte value per PCR in the mask, ascending: the values
  *          at seal time (the TPM enforces the policy; these only let unseal say
@@ -34,6 +35,11 @@
  *            private    TPM2B_PRIVATE of the sealed object (wrapped by the TPM's storage key)
  *            auth key   version 1: empty; version 2: TPM2B_PUBLIC of the owner's
  *                       signing key (lib/tpm-authorize.h: the exact template)
+ *          with flag bit 0, two more fields, each le32 length + bytes:
+ *            creation data    TPM2B_CREATION_DATA of the sealed object (TPM2_Create
+ *                             with creationPCR = the PCR mask)
+ *            creation ticket  TPMT_TK_CREATION: the TPM's proof that it created the
+ *                             object with that creation data (TPM2_CertifyCreation)
  *          nothing after the last field.
  * Every length is bounded (CFS_TPM_BLOB_MAX in total) and the TPM structures are
  * unmarshalled strictly by lib/tpm.c before the TPM sees them.
@@ -116,8 +122,9 @@ int cfs_tpm_policy_parse(const uint8_t *buf, size_t len, struct cfs_tpm_policy *
 int cfs_tpm_policy_check(const struct cfs_tpm_policy *p, const uint8_t digest[CFS_DIGEST_SIZE],
                          const uint8_t *signed_by, uint64_t generation, struct cfs_error *err);
 
-#define CFS_TPM_BLOB_V1 1u /* PolicyPCR */
-#define CFS_TPM_BLOB_V2 2u /* PolicyAuthorize */
+#define CFS_TPM_BLOB_V1 1u            /* PolicyPCR */
+#define CFS_TPM_BLOB_V2 2u            /* PolicyAuthorize */
+#define CFS_TPM_BLOB_CREATION 0x0001u /* flag: creation data + ticket follow */
 
 /* A parsed blob. The pointers point into the buffer given to cfs_tpm_blob_parse(). */
 struct cfs_tpm_blob {
@@ -129,6 +136,10 @@ struct cfs_tpm_blob {
         size_t policy_len, public_len, private_len;
         const uint8_t *auth_key; /* version 2: TPM2B_PUBLIC of the signing key */
         size_t auth_key_len;
+        uint16_t flags;                 /* CFS_TPM_BLOB_CREATION */
+        const uint8_t *creation_data;   /* TPM2B_CREATION_DATA */
+        const uint8_t *creation_ticket; /* TPMT_TK_CREATION */
+        size_t creation_data_len, creation_ticket_len;
 };
 
 /* Strict parse of the framing (not of the TPM structures inside). -EBADMSG with a message. */

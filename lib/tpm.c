@@ -222,6 +222,23 @@ int cfs_tpm_seal(struct cfs_tpm *t, const uint8_t *policy, size_t policy_len, ui
                  const uint8_t *auth_key, size_t auth_key_len, uint8_t **ret, size_t *ret_len,
                  struct cfs_error *err)
 {
+        uint8_t values[CFS_TPM_PCR_COUNT][CFS_TPM_PCR_SIZE] = {};
+        if (!auth_key) {
+                if (pcr_mask == 0 || (pcr_mask >> CFS_TPM_PCR_COUNT))
+                        return cfs_error_set(err, EINVAL, "bad PCR selection");
+                int r = cfs_tpm_pcr_read(t, pcr_mask, values, err);
+                if (r < 0)
+                        return r;
+        }
+        return cfs_tpm_seal_to(t, policy, policy_len, pcr_mask,
+                               auth_key ? NULL : (const uint8_t(*)[CFS_TPM_PCR_SIZE])values,
+                               auth_key, auth_key_len, ret, ret_len, err);
+}
+
+int cfs_tpm_seal_to(struct cfs_tpm *t, const uint8_t *policy, size_t policy_len, uint32_t pcr_mask,
+                    const uint8_t (*values)[CFS_TPM_PCR_SIZE], const uint8_t *auth_key,
+                    size_t auth_key_len, uint8_t **ret, size_t *ret_len, struct cfs_error *err)
+{
         struct cfs_tpm_policy parsed;
         struct cfs_tpm_blob blob = {.version = auth_key ? CFS_TPM_BLOB_V2 : CFS_TPM_BLOB_V1,
                                     .pcr_bank = CFS_TPM_ALG_SHA256,
@@ -234,14 +251,14 @@ int cfs_tpm_seal(struct cfs_tpm *t, const uint8_t *policy, size_t policy_len, ui
                 return r;
         if (pcr_mask == 0 || (pcr_mask >> CFS_TPM_PCR_COUNT))
                 return cfs_error_set(err, EINVAL, "bad PCR selection");
+        if (!auth_key == !values)
+                return cfs_error_set(err, EINVAL, "seal: give PCR values or a signing key");
         if (auth_key) {
                 r = cfs_tpm_authkey_name(auth_key, auth_key_len, key_name, err);
                 if (r < 0)
                         return r;
         } else {
-                r = cfs_tpm_pcr_read(t, pcr_mask, blob.pcr_values, err);
-                if (r < 0)
-                        return r;
+                memcpy(blob.pcr_values, values, sizeof(blob.pcr_values));
         }
         TPM2B_PUBLIC in_public = {
             .publicArea =
@@ -269,23 +286,36 @@ int cfs_tpm_seal(struct cfs_tpm *t, const uint8_t *policy, size_t policy_len, ui
         r = create_srk(t, &srk, err);
         if (r < 0)
                 return r;
+        /* the creation record: the TPM's statement of the PCR values at creation */
         TPM2B_DATA outside = {};
-        TPML_PCR_SELECTION creation_pcrs = {};
+        TPML_PCR_SELECTION creation_pcrs;
+        cfs_tpm_pcr_selection(pcr_mask, &creation_pcrs);
         _cleanup_esys_ TPM2B_PRIVATE *priv = NULL;
         _cleanup_esys_ TPM2B_PUBLIC *pub = NULL;
-        TSS2_RC rc =
-            Esys_Create(t->esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens,
-                        &in_public, &outside, &creation_pcrs, &priv, &pub, NULL, NULL, NULL);
+        _cleanup_esys_ TPM2B_CREATION_DATA *creation = NULL;
+        _cleanup_esys_ TPMT_TK_CREATION *ticket = NULL;
+        TSS2_RC rc = Esys_Create(t->esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens,
+                                 &in_public, &outside, &creation_pcrs, &priv, &pub, &creation, NULL,
+                                 &ticket);
         cfs_tpm_flush(t, &srk);
         explicit_bzero(&sens, sizeof(sens));
         if (rc != TSS2_RC_SUCCESS)
                 return cfs_tpm_rc_error(err, rc, EIO, "creating the sealed object");
 
         uint8_t pub_buf[sizeof(TPM2B_PUBLIC)], priv_buf[sizeof(TPM2B_PRIVATE)];
-        size_t pub_len = 0, priv_len = 0;
-        if (Tss2_MU_TPM2B_PUBLIC_Marshal(pub, pub_buf, sizeof(pub_buf), &pub_len) ||
-            Tss2_MU_TPM2B_PRIVATE_Marshal(priv, priv_buf, sizeof(priv_buf), &priv_len))
+        uint8_t cd_buf[sizeof(TPM2B_CREATION_DATA)], tk_buf[sizeof(TPMT_TK_CREATION)];
+        size_t pub_len = 0, priv_len = 0, cd_len = 0, tk_len = 0;
+        if (!creation || !ticket ||
+            Tss2_MU_TPM2B_PUBLIC_Marshal(pub, pub_buf, sizeof(pub_buf), &pub_len) ||
+            Tss2_MU_TPM2B_PRIVATE_Marshal(priv, priv_buf, sizeof(priv_buf), &priv_len) ||
+            Tss2_MU_TPM2B_CREATION_DATA_Marshal(creation, cd_buf, sizeof(cd_buf), &cd_len) ||
+            Tss2_MU_TPMT_TK_CREATION_Marshal(ticket, tk_buf, sizeof(tk_buf), &tk_len))
                 return cfs_error_set(err, EIO, "cannot marshal the sealed object");
+        blob.flags = CFS_TPM_BLOB_CREATION;
+        blob.creation_data = cd_buf;
+        blob.creation_data_len = cd_len;
+        blob.creation_ticket = tk_buf;
+        blob.creation_ticket_len = tk_len;
         blob.policy = policy;
         blob.policy_len = policy_len;
         blob.public_area = pub_buf;
@@ -386,6 +416,82 @@ static int explain_pcr_mismatch(struct cfs_tpm *t, const struct cfs_tpm_blob *b,
                              list, first, sealed_hex, now_hex);
 }
 
+int cfs_tpm_pcr_values_digest(uint32_t mask,
+                              const uint8_t values[CFS_TPM_PCR_COUNT][CFS_TPM_PCR_SIZE],
+                              uint8_t ret[32])
+{
+        uint8_t concat[CFS_TPM_PCR_COUNT * CFS_TPM_PCR_SIZE];
+        size_t n = 0;
+        for (unsigned pcr = 0; pcr < CFS_TPM_PCR_COUNT; pcr++)
+                if (mask & (1u << pcr)) {
+                        memcpy(concat + n, values[pcr], CFS_TPM_PCR_SIZE);
+                        n += CFS_TPM_PCR_SIZE;
+                }
+        return cfs_tpm_sha256(concat, n, ret);
+}
+
+/*
+ * The creation record: the TPM checks the ticket (TPM2_CertifyCreation without
+ * a signing key), which proves that this TPM created the loaded object @obj
+ * with exactly this creation data; the data must select the blob's PCRs.
+ * *ret = the creation pcrDigest: sha256 of the PCR values at creation.
+ */
+static int check_creation(struct cfs_tpm *t, ESYS_TR obj, const struct cfs_tpm_blob *b,
+                          uint8_t ret[32], struct cfs_error *err)
+{
+        TPM2B_CREATION_DATA cd;
+        TPMT_TK_CREATION tk;
+        TPML_PCR_SELECTION sel;
+        size_t off = 0;
+        memset(&cd, 0, sizeof(cd));
+        memset(&tk, 0, sizeof(tk));
+        if (Tss2_MU_TPM2B_CREATION_DATA_Unmarshal(b->creation_data, b->creation_data_len, &off,
+                                                  &cd) != TSS2_RC_SUCCESS ||
+            off != b->creation_data_len || cd.size != b->creation_data_len - 2)
+                return cfs_error_set(err, EBADMSG,
+                                     "sealed blob: the creation data is not a valid "
+                                     "TPM2B_CREATION_DATA");
+        off = 0;
+        if (Tss2_MU_TPMT_TK_CREATION_Unmarshal(b->creation_ticket, b->creation_ticket_len, &off,
+                                               &tk) != TSS2_RC_SUCCESS ||
+            off != b->creation_ticket_len)
+                return cfs_error_set(err, EBADMSG,
+                                     "sealed blob: the creation ticket is not a valid "
+                                     "TPMT_TK_CREATION");
+        /* the selection, compared in its marshalled form (one encoding) */
+        uint8_t want[sizeof(TPML_PCR_SELECTION)], got[sizeof(TPML_PCR_SELECTION)];
+        size_t want_len = 0, got_len = 0;
+        cfs_tpm_pcr_selection(b->pcr_mask, &sel);
+        if (Tss2_MU_TPML_PCR_SELECTION_Marshal(&sel, want, sizeof(want), &want_len) ||
+            Tss2_MU_TPML_PCR_SELECTION_Marshal(&cd.creationData.pcrSelect, got, sizeof(got),
+                                               &got_len) ||
+            want_len != got_len || memcmp(want, got, want_len) ||
+            cd.creationData.pcrDigest.size != 32)
+                return cfs_error_set(err, EBADMSG,
+                                     "sealed blob: the creation record does not cover the "
+                                     "blob's sha256 PCRs");
+        TPM2B_DIGEST hash = {.size = 32};
+        if (cfs_tpm_sha256(b->creation_data + 2, b->creation_data_len - 2, hash.buffer) < 0)
+                return -EIO;
+        TPM2B_DATA qualifying = {};
+        TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_NULL};
+        _cleanup_esys_ TPM2B_ATTEST *info = NULL;
+        _cleanup_esys_ TPMT_SIGNATURE *sig = NULL;
+        TSS2_RC rc =
+            Esys_CertifyCreation(t->esys, ESYS_TR_RH_NULL, obj, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                 ESYS_TR_NONE, &qualifying, &hash, &scheme, &tk, &info, &sig);
+        if (rc != TSS2_RC_SUCCESS) {
+                if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER)
+                        return cfs_tpm_rc_error(err, rc, EKEYREJECTED,
+                                                "the TPM rejects the sealed object's creation "
+                                                "ticket (creation record altered or taken from "
+                                                "another object)");
+                return cfs_tpm_rc_error(err, rc, EIO, "checking the creation ticket");
+        }
+        memcpy(ret, cd.creationData.pcrDigest.buffer, 32);
+        return 0;
+}
+
 /* What a version 2 unseal needs besides the blob. */
 struct authorize_args {
         const TPM2B_PUBLIC *key;
@@ -393,7 +499,8 @@ struct authorize_args {
         const struct cfs_tpm_approval *approvals;
         size_t n;
         const char *name;
-        unsigned used; /* out: 1-based approval number */
+        unsigned used;                  /* out: 1-based approval number */
+        const uint8_t *creation_digest; /* creation pcrDigest to find approved, or NULL */
 };
 
 static int unseal_object(struct cfs_tpm *t, const struct cfs_tpm_blob *b, const TPM2B_PUBLIC *pub,
@@ -416,6 +523,35 @@ static int unseal_object(struct cfs_tpm *t, const struct cfs_tpm_blob *b, const 
                             "TPM, the TPM was cleared, or the blob was altered)");
                 return cfs_tpm_rc_error(err, rc, EIO, "loading the sealed object");
         }
+        uint8_t creation_digest[32];
+        if (b->flags & CFS_TPM_BLOB_CREATION) {
+                r = check_creation(t, obj, b, creation_digest, err);
+                if (r < 0)
+                        goto out;
+                if (b->version == CFS_TPM_BLOB_V2) {
+                        auth->creation_digest = creation_digest; /* checked with the approvals */
+                } else {
+                        uint8_t sealed_digest[32];
+                        char a[CFS_DIGEST_HEX_SIZE], c[CFS_DIGEST_HEX_SIZE], pcrs[64];
+                        if (cfs_tpm_pcr_values_digest(b->pcr_mask, b->pcr_values, sealed_digest) <
+                            0) {
+                                r = -EIO;
+                                goto out;
+                        }
+                        if (memcmp(sealed_digest, creation_digest, 32)) {
+                                cfs_digest_to_hex(creation_digest, c);
+                                cfs_digest_to_hex(sealed_digest, a);
+                                cfs_tpm_pcr_mask_format(b->pcr_mask, pcrs, sizeof(pcrs));
+                                r = cfs_error_set(err, EKEYREJECTED,
+                                                  "the sealed object was created while PCR %s "
+                                                  "had other values than it is sealed to (made "
+                                                  "from another boot chain?): creation PCR "
+                                                  "digest %s, sealed values' digest %s",
+                                                  pcrs, c, a);
+                                goto out;
+                        }
+                }
+        }
         TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_NULL};
         rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                    ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256,
@@ -426,8 +562,8 @@ static int unseal_object(struct cfs_tpm *t, const struct cfs_tpm_blob *b, const 
         }
         if (b->version == CFS_TPM_BLOB_V2) {
                 r = cfs_tpm_authorize_session(t, session, b, auth->key, auth->key_name,
-                                              auth->approvals, auth->n, auth->name, &auth->used,
-                                              err);
+                                              auth->approvals, auth->n, auth->name,
+                                              auth->creation_digest, &auth->used, err);
                 if (r < 0)
                         goto out;
         } else {
@@ -476,7 +612,7 @@ out:
 
 int cfs_tpm_unseal(struct cfs_tpm *t, const uint8_t *blob_buf, size_t blob_len,
                    const uint8_t *approvals, size_t approvals_len, const char *approvals_name,
-                   struct cfs_tpm_unsealed *ret, struct cfs_error *err)
+                   unsigned flags, struct cfs_tpm_unsealed *ret, struct cfs_error *err)
 {
         struct cfs_tpm_blob b;
         TPM2B_PUBLIC pub, key;
@@ -494,6 +630,10 @@ int cfs_tpm_unseal(struct cfs_tpm *t, const uint8_t *blob_buf, size_t blob_len,
         r = blob_objects(&b, &pub, &priv, &key, key_name, err);
         if (r < 0)
                 return r;
+        if ((flags & CFS_TPM_UNSEAL_REQUIRE_CREATION) && !(b.flags & CFS_TPM_BLOB_CREATION))
+                return cfs_error_set(err, EKEYREJECTED,
+                                     "sealed blob without a creation record (sealed by an "
+                                     "older cfsroot, or the record was removed): seal again");
         if (b.version == CFS_TPM_BLOB_V2) {
                 if (!approvals_name)
                         auth.name = "the approvals";
@@ -520,6 +660,7 @@ int cfs_tpm_unseal(struct cfs_tpm *t, const uint8_t *blob_buf, size_t blob_len,
         ret->pcr_mask = b.pcr_mask;
         ret->version = b.version;
         ret->approval = auth.used;
+        ret->creation_verified = b.flags & CFS_TPM_BLOB_CREATION;
         memcpy(ret->key_name, key_name, 32);
         return 0;
 }
@@ -707,8 +848,8 @@ static int read_bounded(int dir_fd, const char *path, const char *what, size_t m
 }
 
 int cfs_tpm_check_boot(const char *tcti, int dir_fd, const char *path, const char *approvals_path,
-                       const uint8_t digest[32], const uint8_t *signed_by, uint64_t generation,
-                       struct cfs_tpm_unsealed *ret, struct cfs_error *err)
+                       unsigned flags, const uint8_t digest[32], const uint8_t *signed_by,
+                       uint64_t generation, struct cfs_tpm_unsealed *ret, struct cfs_error *err)
 {
         _cleanup_free_ uint8_t *blob = NULL, *approvals = NULL;
         _cleanup_(cfs_tpm_closep) struct cfs_tpm *t = NULL;
@@ -733,7 +874,7 @@ int cfs_tpm_check_boot(const char *tcti, int dir_fd, const char *path, const cha
         r = cfs_tpm_open(tcti, &t, err);
         if (r < 0)
                 return r;
-        r = cfs_tpm_unseal(t, blob, len, approvals, approvals_len, approvals_path, &u, err);
+        r = cfs_tpm_unseal(t, blob, len, approvals, approvals_len, approvals_path, flags, &u, err);
         if (r < 0)
                 return cfs_error_prefix(err, r, "sealed TPM policy %s", path);
         r = cfs_tpm_policy_check(&u.policy, digest, signed_by, generation, err);

@@ -26,6 +26,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,13 +76,28 @@ int cfs_tpm_seal(struct cfs_tpm *t, const uint8_t *policy, size_t policy_len, ui
                  const uint8_t *auth_key, size_t auth_key_len, uint8_t **ret, size_t *ret_len,
                  struct cfs_error *err);
 
+/*
+ * The same with the PCR values of a version 1 blob given (@values, indexed by
+ * PCR number; NULL with @auth_key) instead of read: what anyone who can talk
+ * to the TPM can do. The creation record still holds the values at creation,
+ * so unsealing with CFS_TPM_UNSEAL_REQUIRE_CREATION refuses such a blob unless
+ * they are the given ones. For tests (tests/tpm/tpm-helper.c).
+ */
+int cfs_tpm_seal_to(struct cfs_tpm *t, const uint8_t *policy, size_t policy_len, uint32_t pcr_mask,
+                    const uint8_t (*values)[CFS_TPM_PCR_SIZE], const uint8_t *auth_key,
+                    size_t auth_key_len, uint8_t **ret, size_t *ret_len, struct cfs_error *err);
+
 struct cfs_tpm_unsealed {
         struct cfs_tpm_policy policy; /* the policy, authenticated by the TPM */
         uint32_t pcr_mask;            /* the PCRs it was sealed to (v2: approved for) */
         unsigned version;             /* blob version, CFS_TPM_BLOB_V1 or _V2 */
         unsigned approval;            /* v2: 1-based number of the approval used */
         uint8_t key_name[32];         /* v2: name digest of the signing key */
+        bool creation_verified;       /* the blob's creation record was checked */
 };
+
+/* cfs_tpm_unseal() flags */
+#define CFS_TPM_UNSEAL_REQUIRE_CREATION 0x1u /* refuse a blob without a creation record */
 
 /*
  * Parse @blob, load the sealed object, satisfy its policy, unseal, and check
@@ -95,10 +111,16 @@ struct cfs_tpm_unsealed {
  * FILE ..."; -EKEYREJECTED an approval for the current values signed by another
  * key, a bad signature, or a blob whose key is not the sealed object's;
  * -EBADMSG a malformed approvals file.
+ * Creation record (blobs sealed by this version, flag CFS_TPM_BLOB_CREATION):
+ * the TPM checks its ticket (TPM2_CertifyCreation), and the PCR values at
+ * creation must be the sealed ones (version 1) or approved by a signed
+ * approval (version 2), else -EKEYREJECTED: a blob made in another boot state
+ * (another boot chain, a live system) is refused. A blob without the record
+ * is refused only with CFS_TPM_UNSEAL_REQUIRE_CREATION in @flags.
  */
 int cfs_tpm_unseal(struct cfs_tpm *t, const uint8_t *blob, size_t blob_len,
                    const uint8_t *approvals, size_t approvals_len, const char *approvals_name,
-                   struct cfs_tpm_unsealed *ret, struct cfs_error *err);
+                   unsigned flags, struct cfs_tpm_unsealed *ret, struct cfs_error *err);
 
 /*
  * The PolicyPCR policy digest (sha256) of the sha256 PCRs in @mask with
@@ -150,7 +172,7 @@ void cfs_tpm_measurement_string(const uint8_t digest[32], const char *mode, cons
  * the booted image and append the event record to @log_path (NULL: none).
  */
 int cfs_tpm_check_boot(const char *tcti, int dir_fd, const char *path, const char *approvals_path,
-                       const uint8_t digest[32], const uint8_t *signed_by, uint64_t generation,
-                       struct cfs_tpm_unsealed *ret, struct cfs_error *err);
+                       unsigned flags, const uint8_t digest[32], const uint8_t *signed_by,
+                       uint64_t generation, struct cfs_tpm_unsealed *ret, struct cfs_error *err);
 int cfs_tpm_measure_boot(const char *tcti, unsigned pcr, const uint8_t digest[32], const char *mode,
                          const uint8_t *key_id, const char *log_path, struct cfs_error *err);

@@ -236,9 +236,10 @@ static int check_tpm(struct setup *s)
         struct cfs_error err = {};
         const char *blob = s->policy.tpm_blob + (s->policy.tpm_blob[0] == '/');
         const char *approvals = s->policy.tpm_approvals + (s->policy.tpm_approvals[0] == '/');
-        int r = cfs_tpm_check_boot(s->policy.tpm_device, s->sysroot_fd, blob, approvals,
-                                   s->img.digest, s->signed_ok ? s->sig.key_id : NULL,
-                                   s->sig.meta.generation, NULL, &err);
+        int r = cfs_tpm_check_boot(
+            s->policy.tpm_device, s->sysroot_fd, blob, approvals,
+            s->policy.tpm_require_creation ? CFS_TPM_UNSEAL_REQUIRE_CREATION : 0, s->img.digest,
+            s->signed_ok ? s->sig.key_id : NULL, s->sig.meta.generation, NULL, &err);
         if (r < 0)
                 /* the library's message names the blob */
                 return refuse(CFS_REFUSE_TPM, "image %s/%s (digest %s): %s", s->sysroot, s->image,

@@ -32,6 +32,9 @@ static void unseal_usage(FILE *f)
                 ")\n"
                 "  --approvals FILE  signed PCR approvals (default: BLOB with .blob replaced\n"
                 "                    by .approvals, else BLOB.approvals)\n"
+                "  --require-creation-ticket\n"
+                "                    refuse a blob without a creation record (as setup-root\n"
+                "                    with RequireCreationTicket=yes)\n"
                 "  --json            print one JSON object\n");
 }
 
@@ -46,7 +49,9 @@ static void print_policy(const char *blob, const char *approvals, const struct c
         if (json) {
                 printf("{\"blob\":");
                 json_print_string(stdout, blob);
-                printf(",\"version\":%u,\"pcrs\":[%s],\"pcr_bank\":\"sha256\",", u->version, pcrs);
+                printf(",\"version\":%u,\"pcrs\":[%s],\"pcr_bank\":\"sha256\","
+                       "\"creation_verified\":%s,",
+                       u->version, pcrs, u->creation_verified ? "true" : "false");
                 if (v2) {
                         printf("\"approvals\":");
                         json_print_string(stdout, approvals);
@@ -73,6 +78,9 @@ static void print_policy(const char *blob, const char *approvals, const struct c
                        pcrs, u->approval, approvals, key);
         else
                 printf("%s: unsealed (sha256 PCRs %s)\n", blob, pcrs);
+        printf("  creation record  %s\n", u->creation_verified
+                                              ? "verified (created in a sealed/approved PCR state)"
+                                              : "none (not checked)");
         if (p->kind == CFS_TPM_POLICY_DIGESTS) {
                 printf("  allowed image digests (%u):\n", p->n_digests);
                 for (unsigned i = 0; i < p->n_digests; i++) {
@@ -105,12 +113,14 @@ int cmd_unseal(int argc, char **argv)
         static const struct option options[] = {
             {"tcti", required_argument, NULL, 't'},
             {"approvals", required_argument, NULL, 'a'},
+            {"require-creation-ticket", no_argument, NULL, 'c'},
             {"json", no_argument, NULL, 'j'},
             {"help", no_argument, NULL, 'h'},
             {},
         };
         const char *tcti = NULL, *approvals_arg = NULL;
         bool json = false;
+        unsigned flags = 0;
         int c, r;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 switch (c) {
@@ -119,6 +129,9 @@ int cmd_unseal(int argc, char **argv)
                         break;
                 case 'a':
                         approvals_arg = optarg;
+                        break;
+                case 'c':
+                        flags |= CFS_TPM_UNSEAL_REQUIRE_CREATION;
                         break;
                 case 'j':
                         json = true;
@@ -163,7 +176,7 @@ int cmd_unseal(int argc, char **argv)
                 return log_cfs_error(r, &err, "cannot open the TPM");
         struct cfs_tpm_unsealed u;
         r = cfs_tpm_unseal(tpm, (const uint8_t *)blob, len, (const uint8_t *)approvals,
-                           approvals_len, approvals_path, &u, &err);
+                           approvals_len, approvals_path, flags, &u, &err);
         if (r < 0)
                 return log_cfs_error(r, &err, "%s", path);
         print_policy(path, approvals_path, &u, json);

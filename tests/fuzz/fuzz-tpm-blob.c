@@ -65,7 +65,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             b.public_area + b.public_len > data + size ||
             b.private_area + b.private_len > data + size ||
             (b.version == 2) != (b.auth_key != NULL) ||
-            (b.auth_key && (b.auth_key < data || b.auth_key + b.auth_key_len != data + size)))
+            !!(b.flags & CFS_TPM_BLOB_CREATION) != (b.creation_data != NULL) ||
+            (b.creation_data && (b.creation_data < data ||
+                                 b.creation_ticket + b.creation_ticket_len != data + size)) ||
+            (b.auth_key &&
+             (b.auth_key < data || b.auth_key + b.auth_key_len !=
+                                       (b.creation_data ? b.creation_data - 4 : data + size))))
                 __builtin_trap();
         uint8_t *again = NULL;
         size_t again_len = 0;

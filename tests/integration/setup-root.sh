@@ -334,7 +334,15 @@ restore
 run_setup "cfsroot.image=/$img_rel" tpm-signed --dry-run
 [ "$rc" -eq 0 ] && grep -q "signed by .*, allowed by the TPM policy" "$W/out" || { cat "$W/out"; fail "signed + TPM"; }
 
+# the creation record required: a blob from this cfsroot boots, one without the record not
+policy tpm-creation "${tpm_lines[@]}" "MeasurePCR=no" "RequireCreationTicket=yes"
+run_setup "cfsroot.image=/$img_rel" tpm-creation --dry-run
+[ "$rc" -eq 0 ] || { cat "$W/out"; fail "RequireCreationTicket=yes with a new blob"; }
 cp "$W/sysroot/composefs/tpm-policy.blob" "$W/good.blob"
+python3 "$srcdir/tests/tpm/blobtool.py" strip-creation "$W/good.blob" "$W/sysroot/composefs/tpm-policy.blob"
+expect_refusal tpm-no-creation-record 17 tpm "without a creation record" "cfsroot.image=/$img_rel" tpm-creation
+run_setup "cfsroot.image=/$img_rel" tpm-signed --dry-run
+[ "$rc" -eq 0 ] || { cat "$W/out"; fail "a blob without a creation record, not required"; }
 cp "$W/other.blob" "$W/sysroot/composefs/tpm-policy.blob"
 rm "$W/sysroot/$img_rel.sig"
 expect_refusal tpm-digest-not-allowed 17 tpm "$digest" "cfsroot.image=/$img_rel" tpm-only

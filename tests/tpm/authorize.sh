@@ -12,6 +12,7 @@ set -euo pipefail
 
 CFSROOT=$(realpath "$1")
 HELPER=$(realpath "$2")
+BLOBTOOL=$(dirname "$(realpath "$0")")/blobtool.py
 # shellcheck source=tests/tpm/lib.sh
 . "$(dirname "$(realpath "$0")")/lib.sh"
 tpm_test_init cfsroot-tpm-auth swtpm tpm2_pcrread tpm2_pcrextend tpm2_loadexternal python3 openssl sha256sum
@@ -146,21 +147,7 @@ expect_rc "seal --public-key other key" 0 "$CFSROOT" seal --public-key other.pub
 expect_fail "blob with another public key: its owner's approvals refused" "trusts only key" \
         "$CFSROOT" unseal --approvals p.approvals other.blob
 # blob surgery: this blob's signing key replaced by the other key (the approvals' signer)
-python3 - p.blob other.blob swapped.blob <<'EOF'
-import struct, sys
-def fields(b):
-    off, out = 16, []  # version 2: no PCR values after the header
-    for _ in range(4):
-        n = struct.unpack_from("<I", b, off)[0]
-        out.append(b[off + 4:off + 4 + n])
-        off += 4 + n
-    return out
-p, o = (open(x, "rb").read() for x in sys.argv[1:3])
-f = fields(p)
-f[3] = fields(o)[3]
-out = p[:16] + b"".join(struct.pack("<I", len(x)) + x for x in f)
-open(sys.argv[3], "wb").write(out)
-EOF
+python3 "$BLOBTOOL" replace-field p.blob swapped.blob 3 other.blob
 expect_fail "blob whose signing key was swapped: refused" "is not the key the sealed object was made for" \
         "$CFSROOT" unseal --approvals foreign.approvals swapped.blob
 
@@ -204,7 +191,8 @@ hdr = b"CFSAPR" + struct.pack("<HHHI", 1, 0x000B, 0x0014, 1 << 7) + key_name + s
 open(rec, "wb").write(hdr + bytes.fromhex(value))
 EOF
 openssl dgst -sha256 -sign rsa.pem -out sig.bin msg.bin
-cat rec.bin sig.bin >openssl.approvals
+# (plus the approval of the state p.blob was created in: the creation record needs it)
+cat rec.bin sig.bin ref.approvals >openssl.approvals
 expect_out "approval written by python + openssl dgst -sha256 -sign: unseals" "approval 1 of openssl.approvals" \
         "$CFSROOT" unseal --approvals openssl.approvals p.blob
 
@@ -227,6 +215,35 @@ fi
 extend 11 "$E1"
 expect_fail "PCR 11 extended: only PCR 11 named" "PCR 11 value not approved by any signed policy in e.approvals" \
         "$CFSROOT" unseal e.blob
+
+# --- creation record: the blob must have been made in an approved state ------------------
+now7=$(pcr_value 7)
+expect_rc "seal --public-key in the current state" 0 "$CFSROOT" seal --public-key rsa.pub --digest "$D1" c.blob
+next7=$(predict "$now7" "$E1")
+"$CFSROOT" seal-approve --private-key rsa.pem --pcr-value "7=$next7" later.approvals 2>/dev/null
+extend 7 "$E1"
+expect_fail "created in a state no approval covers: refused" \
+        "the sealed object was created while PCR 7 had values that no signed approval in later.approvals approves" \
+        "$CFSROOT" unseal --approvals later.approvals c.blob
+python3 "$BLOBTOOL" strip-creation c.blob c-old.blob
+expect_out "... the same blob without its creation record unseals" "creation record  none" \
+        "$CFSROOT" unseal --approvals later.approvals c-old.blob
+expect_fail "... unless the creation record is required" "without a creation record" \
+        "$CFSROOT" unseal --require-creation-ticket --approvals later.approvals c-old.blob
+# an approval of the creation state by another key does not count
+"$CFSROOT" seal-approve --private-key other.pem --pcr-value "7=$now7" other-now.approvals 2>/dev/null
+cat later.approvals other-now.approvals >mixed.approvals
+expect_fail "creation state approved by another key only: refused" "no signed approval in mixed.approvals approves" \
+        "$CFSROOT" unseal --approvals mixed.approvals c.blob
+# nor does an approval of it whose signature was altered
+"$CFSROOT" seal-approve --private-key rsa.pem --pcr-value "7=$now7" now.approvals 2>/dev/null
+patch now.approvals now-bad.approvals "b[-7] ^= 0x10"
+cat later.approvals now-bad.approvals >mixed2.approvals
+expect_fail "creation state approval with a bad signature: refused" "no signed approval in mixed2.approvals approves" \
+        "$CFSROOT" unseal --approvals mixed2.approvals c.blob
+"$CFSROOT" seal-approve --append --private-key rsa.pem --pcr-value "7=$now7" later.approvals 2>/dev/null
+expect_out "creation state approved too: unseals (approval 1 for the current values)" \
+        "approval 1 of later.approvals" "$CFSROOT" unseal --require-creation-ticket --approvals later.approvals c.blob
 
 # --- another TPM, command line ------------------------------------------------------------
 expect_fail "version 2 blob on another TPM" "sealed by another TPM" \

@@ -9,6 +9,7 @@ set -euo pipefail
 
 CFSROOT=$(realpath "$1")
 HELPER=$(realpath "$2")
+BLOBTOOL=$(dirname "$(realpath "$0")")/blobtool.py
 # shellcheck source=tests/tpm/lib.sh
 . "$(dirname "$(realpath "$0")")/lib.sh"
 tpm_test_init cfsroot-tpm swtpm tpm2_pcrread python3 openssl
@@ -87,12 +88,14 @@ b[int(sys.argv[2])] ^= 0xff
 open(sys.argv[3], "wb").write(b)
 EOF
 }
-# layout: 16 header, 32 PCR 7, 4+48 policy (digest at 16+32+4+16), public, private, 4 reserved
+# layout: 16 header, 32 PCR 7, 4+48 policy (digest at 16+32+4+16), public, private, 4 reserved,
+# creation data, creation ticket
 flip "$tmp/one.blob" $((16 + 32 + 4 + 16)) "$tmp/alt-policy.blob"
 expect_fail "policy altered in the blob" "not the one the TPM sealed" "$CFSROOT" unseal "$tmp/alt-policy.blob"
 flip "$tmp/one.blob" 16 "$tmp/alt-pcr.blob"
 expect_fail "recorded PCR value altered" "not the PCR policy the blob records" "$CFSROOT" unseal "$tmp/alt-pcr.blob"
-flip "$tmp/one.blob" $((size - 6)) "$tmp/alt-private.blob"
+read -r off len < <(python3 "$BLOBTOOL" field "$tmp/one.blob" 2)
+flip "$tmp/one.blob" $((off + len - 2)) "$tmp/alt-private.blob"
 expect_fail "private area altered" "the TPM refuses the sealed object" "$CFSROOT" unseal "$tmp/alt-private.blob"
 flip "$tmp/one.blob" $((16 + 32 + 4 + 48 + 4 + 2 + 5)) "$tmp/alt-public.blob" # objectAttributes
 expect_fail "public area altered" "not a cfsroot sealed object" "$CFSROOT" unseal "$tmp/alt-public.blob"
@@ -105,6 +108,35 @@ expect_fail "empty file" "shorter than its header" "$CFSROOT" unseal "$tmp/empty
 head -c 20000 /dev/zero >"$tmp/big.blob"
 expect_fail "oversized file" "too large" "$CFSROOT" unseal "$tmp/big.blob"
 expect_fail "missing file" "No such file" "$CFSROOT" unseal "$tmp/missing.blob"
+
+# --- creation record (TPM2_CertifyCreation) --------------------------------------
+json=$("$CFSROOT" unseal --json "$tmp/one.blob")
+if python3 -c 'import json,sys; assert json.loads(sys.argv[1])["creation_verified"] is True' "$json"; then
+        ok "a new blob has a creation record, verified at unseal"
+else
+        bad "creation record: $json"
+fi
+expect_rc "unseal --require-creation-ticket of a new blob" 0 "$CFSROOT" unseal --require-creation-ticket "$tmp/one.blob"
+python3 "$BLOBTOOL" strip-creation "$tmp/one.blob" "$tmp/old.blob"
+if "$CFSROOT" unseal "$tmp/old.blob" 2>"$tmp/err" | grep -q "creation record  none"; then
+        ok "a blob without a creation record (older cfsroot) still unseals"
+else
+        bad "blob without creation record: $(cat "$tmp/err")"
+fi
+expect_fail "... but not with --require-creation-ticket" "without a creation record" \
+        "$CFSROOT" unseal --require-creation-ticket "$tmp/old.blob"
+read -r off len < <(python3 "$BLOBTOOL" field "$tmp/one.blob" 4)
+flip "$tmp/one.blob" $((off + 14)) "$tmp/alt-cdata.blob" # first byte of the creation pcrDigest
+expect_fail "creation data altered: the TPM rejects the ticket" "rejects the sealed object's creation ticket" \
+        "$CFSROOT" unseal "$tmp/alt-cdata.blob"
+read -r off len < <(python3 "$BLOBTOOL" field "$tmp/one.blob" 5)
+flip "$tmp/one.blob" $((off + len - 1)) "$tmp/alt-ticket.blob"
+expect_fail "creation ticket altered" "rejects the sealed object's creation ticket" "$CFSROOT" unseal "$tmp/alt-ticket.blob"
+"$CFSROOT" seal --digest "$D2" "$tmp/two.blob" 2>/dev/null
+python3 "$BLOBTOOL" replace-field "$tmp/one.blob" "$tmp/mix.blob" 4 "$tmp/two.blob"
+python3 "$BLOBTOOL" replace-field "$tmp/mix.blob" "$tmp/mix.blob" 5 "$tmp/two.blob"
+expect_fail "creation record of another object" "rejects the sealed object's creation ticket" \
+        "$CFSROOT" unseal "$tmp/mix.blob"
 
 # --- TPM cleared, owner hierarchy locked ---------------------------------------
 "$CFSROOT" seal --tcti "$(tcti b)" --digest "$D1" "$tmp/b.blob" 2>/dev/null
@@ -141,6 +173,27 @@ expect_fail "check_boot: key policy, generation 4" "below the minimum 5" "$HELPE
 expect_fail "check_boot: key policy, other key" "trusts only key" "$HELPER" check key7.blob "$D1" "$D2" 9
 "$HELPER" extend 7 "changed again" "$tmp/ignored.log"
 expect_fail "check_boot: PCR 7 changed" "PCR 7 changed since sealing" "$HELPER" check resealed.blob "$D1"
+# a blob made in another state for PCR 7 values to come (what an attacker on a live
+# system can do: sealing needs no authorization) unseals in that state only without
+# the creation record check; the record says where it was made
+next7=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(bytes.fromhex(sys.argv[1]) + hashlib.sha256(b"legit").digest()).hexdigest())' \
+        "$(pcr_value "$TPM2TSS_TCTI" sha256 7)")
+"$HELPER" seal-to "$next7" "$D2" forged.blob
+"$CFSROOT" seal --digest "$D1" here.blob 2>/dev/null
+"$HELPER" extend 7 "legit" "$tmp/ignored.log"
+[ "$(pcr_value "$TPM2TSS_TCTI" sha256 7)" = "$next7" ] || bad "PCR 7 is not the predicted value"
+expect_fail "blob sealed to PCR values it was not created in: refused" \
+        "created while PCR 7 had other values than it is sealed to" "$CFSROOT" unseal forged.blob
+python3 "$BLOBTOOL" strip-creation forged.blob forged-old.blob
+expect_rc "... the same without its creation record unseals (the hole it closes)" 0 \
+        "$CFSROOT" unseal forged-old.blob
+expect_fail "... unless the creation record is required" "without a creation record" \
+        env TPM_HELPER_REQUIRE_CREATION=1 "$HELPER" check forged-old.blob "$D2"
+expect_fail "check_boot: blob sealed before the change: PCR named" "PCR 7 changed since sealing" \
+        env TPM_HELPER_REQUIRE_CREATION=1 "$HELPER" check here.blob "$D1"
+"$CFSROOT" seal --digest "$D1" now.blob 2>/dev/null
+expect_rc "check_boot with the creation record required: a new blob" 0 \
+        env TPM_HELPER_REQUIRE_CREATION=1 "$HELPER" check now.blob "$D1"
 cd - >/dev/null
 
 # --- measurement: extend + event record, replayed --------------------------------

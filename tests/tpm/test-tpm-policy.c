@@ -236,8 +236,12 @@ static void test_blob_malformed(void **state)
         expect_blob_error(m, len, "version 7");
         MUT(m[8] = 0x04); /* sha1 bank */
         expect_blob_error(m, len, "PCR bank 0x0004");
-        MUT(m[10] = 1);
-        expect_blob_error(m, len, "reserved bytes");
+        MUT(m[10] = 2);
+        expect_blob_error(m, len, "unknown flags 0x0002");
+        MUT(m[11] = 0x80);
+        expect_blob_error(m, len, "unknown flags 0x8000");
+        MUT(m[10] = 1); /* creation record flag without the two fields */
+        expect_blob_error(m, len, "truncated before the creation data length");
         MUT(memset(m + 12, 0, 4));
         expect_blob_error(m, len, "needs at least one");
         MUT(m[15] = 1); /* PCR 24 */
@@ -267,6 +271,61 @@ static void test_blob_malformed(void **state)
         free(big);
         free(buf);
 #undef MUT
+}
+
+/* The creation record: flag bit 0, two more fields, both bounded and not empty. */
+static void test_blob_creation(void **state)
+{
+        (void)state;
+        struct cfs_tpm_policy p = {.kind = CFS_TPM_POLICY_DIGESTS};
+        struct cfs_error err = {};
+        uint8_t pol[CFS_TPM_POLICY_MAX_SIZE], d[32], m[1024];
+        static const uint8_t pub[] = {0, 3, 1, 2, 3}, priv[] = {0, 2, 9, 9};
+        static const uint8_t cdata[] = {0, 5, 1, 2, 3, 4, 5}, ticket[] = {0x80, 0x21, 0, 0};
+        size_t plen, len;
+        uint8_t *buf = NULL;
+        fill(d, 0x42);
+        cfs_tpm_policy_add_digest(&p, d, &err);
+        assert_int_equal(cfs_tpm_policy_serialize(&p, pol, sizeof(pol), &plen, &err), 0);
+        struct cfs_tpm_blob b = {.pcr_bank = CFS_TPM_ALG_SHA256,
+                                 .pcr_mask = 1u << 7,
+                                 .policy = pol,
+                                 .policy_len = plen,
+                                 .public_area = pub,
+                                 .public_len = sizeof(pub),
+                                 .private_area = priv,
+                                 .private_len = sizeof(priv),
+                                 .flags = CFS_TPM_BLOB_CREATION,
+                                 .creation_data = cdata,
+                                 .creation_data_len = sizeof(cdata),
+                                 .creation_ticket = ticket,
+                                 .creation_ticket_len = sizeof(ticket)};
+        assert_int_equal(cfs_tpm_blob_serialize(&b, &buf, &len, &err), 0);
+        assert_int_equal(len, 16 + 32 + 6 * 4 + plen + 5 + 4 + 0 + 7 + 4);
+        assert_int_equal(buf[10], 1);
+        struct cfs_tpm_blob q;
+        assert_int_equal(cfs_tpm_blob_parse(buf, len, &q, &err), 0);
+        assert_int_equal(q.flags, CFS_TPM_BLOB_CREATION);
+        assert_int_equal(q.creation_data_len, sizeof(cdata));
+        assert_memory_equal(q.creation_data, cdata, sizeof(cdata));
+        assert_int_equal(q.creation_ticket_len, sizeof(ticket));
+        assert_memory_equal(q.creation_ticket, ticket, sizeof(ticket));
+        uint8_t *again = NULL;
+        size_t again_len = 0;
+        assert_int_equal(cfs_tpm_blob_serialize(&q, &again, &again_len, &err), 0);
+        assert_int_equal(again_len, len);
+        assert_memory_equal(again, buf, len);
+        free(again);
+        for (size_t cut = 16; cut < len; cut++)
+                expect_blob_error(buf, cut, "sealed blob:");
+        /* flag cleared: the record is trailing bytes; an empty creation field */
+        memcpy(m, buf, len);
+        m[10] = 0;
+        expect_blob_error(m, len, "trailing bytes");
+        memcpy(m, buf, len);
+        memset(m + len - 4 - 4, 0, 4); /* ticket length 0 */
+        expect_blob_error(m, len - 4, "empty creation record");
+        free(buf);
 }
 
 static void test_pcr_mask(void **state)
@@ -611,6 +670,7 @@ int main(void)
             cmocka_unit_test(test_policy_malformed),
             cmocka_unit_test(test_blob_roundtrip),
             cmocka_unit_test(test_blob_malformed),
+            cmocka_unit_test(test_blob_creation),
             cmocka_unit_test(test_pcr_mask),
             cmocka_unit_test(test_policy_pcr_digest),
             cmocka_unit_test(test_measurement_string),

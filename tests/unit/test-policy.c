@@ -53,7 +53,6 @@ static void test_tpm_section(void **state)
         assert_int_equal(parse(text, &p, &err), 0);
         assert_string_equal(p.tpm_blob, "/boot/cfsroot.blob");
         assert_string_equal(p.tpm_approvals, "/boot/cfsroot.approvals");
-        assert_int_equal(parse("[TPM]\nPolicyApprovals=relative\n", &p, &err), -EINVAL);
         assert_string_equal(p.tpm_device, "swtpm:path=/run/s");
         assert_int_equal(p.measure_pcr, -1);
         assert_int_equal(parse("[TPM]\nAntiRollback=required\n", &p, &err), 0);
@@ -62,6 +61,11 @@ static void test_tpm_section(void **state)
         assert_int_equal(p.anti_rollback, CFS_ROLLBACK_OFF);
         assert_int_equal(parse("[TPM]\nMeasurePCR=23\n", &p, &err), 0);
         assert_int_equal(p.measure_pcr, 23);
+        assert_int_equal(parse("[TPM]\nPolicyApprovals=relative\n", &p, &err), -EINVAL);
+        assert_int_equal(parse("", &p, &err), 0);
+        assert_false(p.tpm_require_creation);
+        assert_int_equal(parse("[TPM]\nRequireCreationTicket=yes\n", &p, &err), 0);
+        assert_true(p.tpm_require_creation);
 }
 
 static void test_full(void **state)
