@@ -27,12 +27,14 @@ static const struct field {
 #k, F_TEXT, offsetof(struct cfs_boot_record, k),                                   \
                     sizeof(((struct cfs_boot_record *)0)->k)                                       \
         }
-    TEXT(digest),  TEXT(image),
-    TEXT(mode),    TEXT(signer),
-    TEXT(key_id),  TEXT(name),
-    TEXT(version), {"generation", F_U64, offsetof(struct cfs_boot_record, generation), 8},
-    TEXT(source),  TEXT(verity),
-    TEXT(etc),     TEXT(var),
+    TEXT(digest),      TEXT(image),
+    TEXT(mode),        TEXT(signer),
+    TEXT(key_id),      TEXT(name),
+    TEXT(version),     {"generation", F_U64, offsetof(struct cfs_boot_record, generation), 8},
+    TEXT(source),      TEXT(verity),
+    TEXT(etc),         TEXT(var),
+    TEXT(tpm_policy),  TEXT(measured_pcr),
+    TEXT(measurement),
 #undef TEXT
 };
 

@@ -16,6 +16,12 @@
  *   source      how the digest was established (setup-root's image source)
  *   verity      require | off (overlay verity=require in force or not)
  *   etc, var    the /etc and /var modes of the policy
+ *   tpm_policy  "allowed" when the TPM-sealed boot policy was unsealed and allows
+ *               the image (RequireTPMPolicy=yes), else empty
+ *   measured_pcr, measurement   the PCR setup-root extended and the measurement
+ *               string it extended (lib/tpm.h, cfs_tpm_measurement_string();
+ *               also in the event record /run/cfsroot/tpm-measure.log), both
+ *               empty when nothing was measured
  */
 #pragma once
 
@@ -39,6 +45,9 @@ struct cfs_boot_record {
         char verity[16];
         char etc[16];
         char var[16];
+        char tpm_policy[16];
+        char measured_pcr[8];
+        char measurement[200]; /* CFS_TPM_MEASUREMENT_MAX */
 };
 
 /* Write @r to @path atomically (directory created as needed). 0 or -errno. */

@@ -57,6 +57,8 @@ struct setup {
         char hex[CFS_DIGEST_HEX_SIZE];
         struct cfs_sig_info sig;
         bool signed_ok, tpm_ok;
+        bool measured;                             /* step_measure extended the PCR */
+        char measurement[CFS_TPM_MEASUREMENT_MAX]; /* ... with this string */
         struct cfs_object_check objects;
         uint8_t *bytes; /* fs-verity image read into memory (see open_reader) */
 };
@@ -269,9 +271,15 @@ static int step_measure(struct setup *s)
         struct cfs_error err = {};
         if (s->policy.measure_pcr < 0)
                 return 0;
+        const uint8_t *key_id = s->signed_ok ? s->sig.key_id : NULL;
         int r = cfs_tpm_measure_boot(s->policy.tpm_device, (unsigned)s->policy.measure_pcr,
-                                     s->img.digest, trust_mode(s),
-                                     s->signed_ok ? s->sig.key_id : NULL, event_log(), &err);
+                                     s->img.digest, trust_mode(s), key_id, event_log(), &err);
+        if (r == 0) {
+                /* the string the library extended, for the boot record (`cfsroot status`) */
+                s->measured = true;
+                cfs_tpm_measurement_string(s->img.digest, trust_mode(s), key_id, s->measurement,
+                                           sizeof(s->measurement));
+        }
         if (r < 0 && s->policy.require_tpm)
                 return refuse(CFS_REFUSE_TPM, "cannot measure image %s into PCR %d: %s", s->hex,
                               s->policy.measure_pcr, cfs_error_text(&err, r));
@@ -478,6 +486,9 @@ static void report(const struct setup *s, bool would)
 }
 
 /* For `cfsroot status` on the booted system (/run survives switch_root); not fatal. */
+_Static_assert(sizeof(((struct cfs_boot_record *)0)->measurement) >= CFS_TPM_MEASUREMENT_MAX,
+               "the boot record holds a measurement string");
+
 static void record_booted(const struct setup *s)
 {
         struct cfs_boot_record rec = {.generation = s->sig.meta.generation};
@@ -501,6 +512,12 @@ static void record_booted(const struct setup *s)
                  s->policy.allow_unverified ? "off" : "require");
         snprintf(rec.etc, sizeof(rec.etc), "%s", cfs_etc_mode_to_string(s->policy.etc));
         snprintf(rec.var, sizeof(rec.var), "%s", cfs_var_mode_to_string(s->policy.var));
+        if (s->tpm_ok)
+                snprintf(rec.tpm_policy, sizeof(rec.tpm_policy), "allowed");
+        if (s->measured) {
+                snprintf(rec.measured_pcr, sizeof(rec.measured_pcr), "%d", s->policy.measure_pcr);
+                snprintf(rec.measurement, sizeof(rec.measurement), "%s", s->measurement);
+        }
         /* the record describes the machine's root: only for the real /sysroot by default */
         if (!path && strcmp(s->sysroot, "/sysroot") != 0)
                 return;

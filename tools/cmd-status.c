@@ -115,6 +115,17 @@ static void print_json(const struct cfs_boot_record *rec, const struct root_moun
         print_json_field("verity", rec->verity, true);
         print_json_field("etc", rec->etc, true);
         print_json_field("var", rec->var, true);
+        printf(",\"tpm_policy\":%s", rec->tpm_policy[0] ? "true" : "false");
+        if (rec->measured_pcr[0]) {
+                unsigned pcr;
+                char end;
+                /* a number when it is one (0-23), else the record's text as a string */
+                if (sscanf(rec->measured_pcr, "%2u%c", &pcr, &end) == 1 && pcr < 24)
+                        printf(",\"measured_pcr\":%u", pcr);
+                else
+                        print_json_field("measured_pcr", rec->measured_pcr, true);
+                print_json_field("measurement", rec->measurement, true);
+        }
         print_json_field("root_fstype", m->fstype, true);
         print_json_field("root_options", m->options, true);
         printf("}\n");
@@ -152,6 +163,11 @@ static void print_text(const struct cfs_boot_record *rec, const struct root_moun
         printf("  source      %s\n", rec->source);
         printf("  root        %s (%s)\n", m->fstype, m->options);
         printf("  etc, var    %s, %s\n", rec->etc, rec->var);
+        if (rec->tpm_policy[0])
+                printf("  TPM policy  the sealed boot policy allows this image\n");
+        if (rec->measured_pcr[0])
+                printf("  measured    PCR %s: %s\n", printable(rec->measured_pcr, buf, sizeof(buf)),
+                       printable(rec->measurement, buf2, sizeof(buf2)));
 }
 
 int cmd_status(int argc, char **argv)

@@ -69,6 +69,23 @@ grep -v '^digest=' "$work/record" > "$work/no-digest"
 expect no-digest 1 'no valid digest' --record "$work/no-digest" --mountinfo "$work/mi-good"
 sed 's/^generation=.*/generation=7x/' "$work/record" > "$work/bad-number"
 expect bad-number 1 'generation: expected a number' --record "$work/bad-number" --mountinfo "$work/mi-good"
+# a TPM boot: sealed policy allowed it, setup-root measured it
+M="cfsroot:v1:image=$D:mode=signed:signer=$D"
+printf 'tpm_policy=allowed\nmeasured_pcr=13\nmeasurement=%s\n' "$M" | cat "$work/record" - > "$work/record-tpm"
+expect tpm-measured 0 "^  measured    PCR 13: $M\$" --record "$work/record-tpm" --mountinfo "$work/mi-good"
+expect tpm-policy 0 '^  TPM policy  the sealed boot policy allows this image$' \
+    --record "$work/record-tpm" --mountinfo "$work/mi-good"
+expect tpm-json 0 '"tpm_policy":true,"measured_pcr":13,"measurement":"'"$M"'"' \
+    --json --record "$work/record-tpm" --mountinfo "$work/mi-good"
+expect not-measured-json 0 '"tpm_policy":false,"root_fstype"' \
+    --json --record "$work/record" --mountinfo "$work/mi-good"
+if "$cfsroot" status --record "$work/record" --mountinfo "$work/mi-good" | grep -q 'measured\|TPM policy'; then
+    echo "FAIL not-measured: status shows a measurement the record does not have"; fail=1
+else
+    echo "ok   not-measured"
+fi
+sed 's/^measured_pcr=.*/measured_pcr=1x/' "$work/record-tpm" > "$work/record-badpcr"
+expect tpm-json-badpcr 0 '"measured_pcr":"1x"' --json --record "$work/record-badpcr" --mountinfo "$work/mi-good"
 head -c 20000 /dev/zero | tr '\0' a > "$work/huge"
 expect huge 1 'huge' --record "$work/huge" --mountinfo "$work/mi-good"
 expect usage 2 'Usage' --bogus

@@ -324,6 +324,10 @@ pcr13_after=$(tpm2_pcrread sha256:13 | awk '/13 *:/ {print $2}')
 [[ $pcr13_after =~ ^0x[0-9A-Fa-f]{64}$ ]] || fail "cannot read PCR 13 ('$pcr13_after')"
 [ "$pcr13_before" != "$pcr13_after" ] || fail "PCR 13 was not extended"
 grep -q "cfsroot:v1:image=$digest:mode=tpm-policy" "$W/tpm-measure.log" || { cat "$W/tpm-measure.log"; fail "event record"; }
+# the boot record (for `cfsroot status`) names the sealed policy and the measurement
+grep -qx "tpm_policy=allowed" "$W/booted" && grep -qx "measured_pcr=13" "$W/booted" &&
+  grep -qx "measurement=cfsroot:v1:image=$digest:mode=tpm-policy:signer=none" "$W/booted" ||
+  { cat "$W/booted"; fail "boot record: TPM policy and measurement"; }
 umount -R "$W/sysroot"
 mount -o loop "$W/phys.img" "$W/sysroot"
 rm -f "$W/booted"
