@@ -11,6 +11,7 @@
 #   CFSROOT-VMSYS-STATUS: ...   `cfsroot status` output, one marker per line
 #   CFSROOT-VMSYS-STATUS-EXIT: N
 #   CFSROOT-VMSYS-CHECK: ...    small checks of the running system
+#   CFSROOT-VMSYS-TPM-...       TPM guest only: guest-report-tpm.sh
 #   CFSROOT-VMSYS-DONE
 echo "CFSROOT-VMSYS-BOOTED uptime=$(cut -d' ' -f1 /proc/uptime)"
 echo "CFSROOT-VMSYS-ROOT: $(findmnt -n -o FSTYPE,SOURCE,OPTIONS /)"
@@ -31,4 +32,8 @@ if echo test >/etc/cfsroot-write-test 2>/dev/null; then
 fi
 echo "CFSROOT-VMSYS-CHECK: system $(systemctl is-system-running 2>/dev/null)"
 systemctl --failed --no-legend --plain 2>/dev/null | sed 's/^/CFSROOT-VMSYS-CHECK: failed unit: /'
+# the TPM guest (build-guest.sh --tpm): PCRs, event record, anti-rollback floor
+if [ -x /usr/local/libexec/cfsroot-vmsys-tpm-report ]; then
+        /usr/local/libexec/cfsroot-vmsys-tpm-report
+fi
 echo "CFSROOT-VMSYS-DONE"

@@ -42,16 +42,24 @@ vmsys_mirror() {
 # says otherwise, rd.shell=0 rd.emergency=poweroff.
 VMSYS_CMDLINE="root=/dev/vda rw console=ttyS0 panic=-1 loglevel=4 systemd.firstboot=off module_blacklist=kvm,kvm_amd,kvm_intel nosoftlockup"
 
-# vmsys_boot GUEST_DIR DISK LOG TIMEOUT APPEND: boot the guest's kernel and
-# initrd with DISK as /dev/vda under `timeout`, serial console to LOG (\r
-# removed afterwards). Sets VMSYS_RC (qemu's exit status; 124/137: timed out)
-# and VMSYS_SECS. CFSROOT_VM_VERBOSE=1 shows the console while it runs.
+# vmsys_boot GUEST_DIR DISK LOG TIMEOUT APPEND [TPM_DIR]: boot the guest's
+# kernel and initrd with DISK as /dev/vda under `timeout`, serial console to LOG
+# (\r removed afterwards). With TPM_DIR: a TPM 2.0 (tpm-tis) whose swtpm state
+# is in TPM_DIR (vm_swtpm_start; NV indices and seeds carry over between boots,
+# PCRs start from the firmware's measurements each boot). Sets VMSYS_RC (qemu's
+# exit status; 124/137: timed out) and VMSYS_SECS. CFSROOT_VM_VERBOSE=1 shows
+# the console while it runs.
 # One vCPU (CFSROOT_VMSYS_SMP): with -smp 2 the guest kernel died in one of
 # ~25 boots with "Oops: int3" right after live code patching (multi-threaded
 # TCG runs a stale translation of the patched code); one vCPU costs ~30%.
 vmsys_boot() {
-        local guest=$1 disk=$2 log=$3 tmo=$4 append=$5 start ms tailpid=""
+        local guest=$1 disk=$2 log=$3 tmo=$4 append=$5 tpm=${6:-} start ms tailpid=""
+        local tpmargs=()
         : >"$log"
+        if [ -n "$tpm" ]; then
+                vm_swtpm_start "$tpm"
+                tpmargs=("${VM_SWTPM_ARGS[@]}")
+        fi
         if [ "${CFSROOT_VM_VERBOSE:-0}" = 1 ]; then
                 tail -n +1 -F "$log" 2>/dev/null | tr -d '\r' >&2 &
                 tailpid=$!
@@ -63,10 +71,11 @@ vmsys_boot() {
                 -serial "file:$log" \
                 -kernel "$guest/vmlinuz" -initrd "$guest/initrd.img" \
                 -drive "file=$disk,if=virtio,format=raw,cache=unsafe" \
-                -append "$VMSYS_CMDLINE $append" </dev/null >"$log.qemu" 2>&1
+                "${tpmargs[@]}" -append "$VMSYS_CMDLINE $append" </dev/null >"$log.qemu" 2>&1
         # shellcheck disable=SC2034 # read by the callers
         VMSYS_RC=$?
         set -e
+        vm_swtpm_stop
         ms=$((($(date +%s%N) - start) / 1000000))
         # shellcheck disable=SC2034 # read by the callers
         VMSYS_SECS=$((ms / 1000)).$((ms % 1000 / 100))

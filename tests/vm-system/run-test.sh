@@ -26,6 +26,24 @@
 #   cmdline-loosen  cfsroot.require-signature=0 against RequireSignature=yes:
 #                   the generator refuses (its line on the console), its refusal
 #                   unit powers off; cfsroot-setup.service never starts
+# TPM cases (the TPM guest, build-guest.sh --tpm; each starts from a copy of its
+# provisioned swtpm state: boot policy sealed to PCR 7, anti-rollback floor 0):
+#   tpm-rollback    three boots of one disk and one TPM (issue 6):
+#                   1. slot A (generation 3) with the health check failing:
+#                      boots through the sealed policy; PCR 13 replays from the
+#                      event record, which names A; `cfsroot status` shows the
+#                      measurement; cfsroot-mark-good.service never ran, floor 0;
+#                      `rollback raise --to 4` refused (booted generation 3),
+#                      `--to 3` refused (kept slot B has 2), `--auto --dry-run`
+#                      would raise to 2; once the health check passes, starting
+#                      the unit raises the floor to 2
+#                   2. slot O (generation 1, retired): REFUSING TO BOOT (tpm),
+#                      "below the TPM's minimum 2", powered off
+#                   3. slot B (generation 2, the fallback): boots, measured, the
+#                      floor stays 2 (mark-good ran at boot)
+#   tpm-pcr7-changed  the sealed blob replaced by one sealed after PCR 7 was
+#                   extended (a boot chain other than this one): REFUSING TO
+#                   BOOT (tpm) naming PCR 7's sealed and current values, powered off
 # On failure the serial log is printed and the work directory kept.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -43,15 +61,56 @@ build=$1 case=$2
 t0=$(date +%s%N)
 lap() { echo "$((($(date +%s%N) - t0) / 1000000))ms"; }
 
-guest=$("$VMSYS_DIR/build-guest.sh" "$build")
+flavor=()
+case $case in tpm-*) flavor=(--tpm) ;; esac
+guest=$("$VMSYS_DIR/build-guest.sh" "${flavor[@]}" "$build")
 digest=$(cat "$guest/digest")
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/cfsroot-vmsys-$case.XXXXXX")
 log=$work/serial.log
 disk=$work/disk.img
 vmsys_disk_copy "$guest" "$disk"
+tpm=""
+if [ ${#flavor[@]} -gt 0 ]; then
+        tpm=$work/tpm
+        cp -a "$guest/tpm" "$tpm"
+fi
 safe="rd.shell=0 rd.emergency=poweroff"
 problems=()
-problem() { problems+=("$*"); }
+step=""
+problem() { problems+=("${step:+$step: }$*"); }
+
+# boot APPEND: one boot of the disk (with the TPM in TPM cases), console in $log
+boot() {
+        vmsys_boot "$guest" "$disk" "$log" "$tmo" "$1" "$tpm"
+        if [ "$VMSYS_RC" = 124 ] || [ "$VMSYS_RC" = 137 ]; then
+                problem "timed out after ${tmo}s"
+        elif [ "$VMSYS_RC" != 0 ]; then
+                problem "qemu exited $VMSYS_RC"
+        fi
+}
+
+# The verdict: on problems the serial log(s) and the list, exit 1.
+vmsys_verdict() {
+        local l
+        if [ ${#problems[@]} -gt 0 ]; then
+                for l in "$work"/serial*.log; do
+                        echo "===== serial log ($l) =====" >&2
+                        cat "$l" >&2
+                        [ -s "$l.qemu" ] && { echo "===== qemu output =====" >&2; cat "$l.qemu" >&2; }
+                done
+                [ -s "$work/tpm/swtpm.log" ] && { echo "===== swtpm log =====" >&2; cat "$work/tpm/swtpm.log" >&2; }
+                for p in "${problems[@]}"; do echo "vm-system: $case: $p" >&2; done
+                vm_log "$case: FAIL (last boot ${VMSYS_SECS}s, $(lap) in all); work directory kept: $work"
+                exit 1
+        fi
+        if [ "${CFSROOT_VM_VERBOSE:-0}" != 1 ]; then
+                for l in "$work"/serial*.log; do
+                        grep -a '^CFSROOT-VMSYS-\|REFUSING TO BOOT\|booted composefs image' "$l" | sed 's/^/    /' >&2
+                done
+        fi
+        vm_log "$case: PASS (${boot_times:-boot ${VMSYS_SECS}s}, $(lap) in all)"
+        rm -rf "$work"
+}
 
 has() { grep -aqF -- "$1" "$log"; }
 expect() { has "$1" || problem "no '$1' on the console"; }
@@ -72,6 +131,16 @@ expect_refused() {
         expect_not "Switch Root"
         expect "reboot: Power down"
 }
+
+# The TPM cases boot more than once: one function per case, run here.
+if [[ $case == tpm-* ]]; then
+        # shellcheck source=tpm-cases.sh
+        . "$VMSYS_DIR/tpm-cases.sh"
+        t=${case#tpm-}
+        "tpm_case_${t//-/_}"
+        vmsys_verdict
+        exit 0
+fi
 
 case $case in
 good)
@@ -104,12 +173,7 @@ cmdline-loosen)
 esac
 
 vm_log "$case: guest $(basename "$guest") ready ($(lap)), booting: $append"
-vmsys_boot "$guest" "$disk" "$log" "$tmo" "$append"
-if [ "$VMSYS_RC" = 124 ] || [ "$VMSYS_RC" = 137 ]; then
-        problem "timed out after ${tmo}s"
-elif [ "$VMSYS_RC" != 0 ]; then
-        problem "qemu exited $VMSYS_RC"
-fi
+boot "$append"
 
 case $case in
 good)
@@ -172,14 +236,4 @@ cmdline-loosen)
         ;;
 esac
 
-if [ ${#problems[@]} -gt 0 ]; then
-        echo "===== serial log ($log) =====" >&2
-        cat "$log" >&2
-        [ -s "$log.qemu" ] && { echo "===== qemu output =====" >&2; cat "$log.qemu" >&2; }
-        for p in "${problems[@]}"; do echo "vm-system: $case: $p" >&2; done
-        vm_log "$case: FAIL (boot ${VMSYS_SECS}s, $(lap) in all); work directory kept: $work"
-        exit 1
-fi
-[ "${CFSROOT_VM_VERBOSE:-0}" = 1 ] || grep -a '^CFSROOT-VMSYS-\|REFUSING TO BOOT\|booted composefs image' "$log" | sed 's/^/    /' >&2
-vm_log "$case: PASS (boot ${VMSYS_SECS}s, $(lap) in all)"
-rm -rf "$work"
+vmsys_verdict

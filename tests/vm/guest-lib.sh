@@ -95,3 +95,28 @@ expect_nothing_mounted() {
         grep -q ' /sysroot ext4 ' /proc/mounts || fail "the physical root is no longer on /sysroot"
         ok "nothing mounted, physical root untouched"
 }
+
+# tpm_extend_pcr N: extend sha256 PCR N (0-23) with 32 bytes 0x11 by writing a
+# raw TPM2_PCR_Extend (password session, sha256 bank only) to /dev/tpmrm0 (the
+# initramfs has no tpm2-tools); the response (tag TPM_ST_SESSIONS, 19 bytes)
+# must have TPM_RC_SUCCESS.
+tpm_extend_pcr() {
+        cmd='\x80\x02\x00\x00\x00\x41\x00\x00\x01\x82\x00\x00\x00'$(printf '\\x%02x' "$1")
+        cmd="$cmd"'\x00\x00\x00\x09\x40\x00\x00\x09\x00\x00\x00\x00\x00'
+        cmd="$cmd"'\x00\x00\x00\x01\x00\x0b'
+        i=0
+        while [ $i -lt 32 ]; do
+                cmd="$cmd"'\x11'
+                i=$((i + 1))
+        done
+        exec 3<>/dev/tpmrm0
+        # shellcheck disable=SC2059 # the format is the command as \xHH escapes
+        printf "$cmd" >&3
+        resp=$(dd bs=4096 count=1 <&3 2>/dev/null | od -An -tx1 | tr -d ' \n')
+        exec 3>&-
+        echo "TPM2_PCR_Extend response: $resp"
+        case $resp in
+        80020000001300000000*) ok "TPM2_PCR_Extend(PCR $1) succeeded" ;;
+        *) fail "TPM2_PCR_Extend(PCR $1) failed: response $resp" ;;
+        esac
+}

@@ -179,3 +179,36 @@ vm_flip_byte() {
         printf "$(printf '\\%03o' $(((b ^ 0x55) & 0xff)))" |
                 dd of="$file" bs=1 seek="$off" count=1 conv=notrunc status=none
 }
+
+# vm_swtpm_start DIR: a TPM 2.0 for a qemu guest (Tier A and B): swtpm with its
+# state in DIR (empty: a new TPM; state provisioned there before, e.g. NV
+# indices or the storage seed, is loaded), control socket DIR/sock for qemu,
+# log DIR/swtpm.log. Sets VM_SWTPM_PID and VM_SWTPM_ARGS (the qemu options);
+# vm_swtpm_stop ends it (swtpm also ends with qemu's connection). qemu
+# initialises the TPM through the control channel at reset, hence no
+# --flags startup-clear.
+vm_swtpm_start() {
+        local d=$1 i=0
+        vm_require swtpm:swtpm
+        mkdir -p "$d"
+        rm -f "$d/sock"
+        swtpm socket --tpm2 --tpmstate dir="$d" --ctrl type=unixio,path="$d/sock" \
+                --terminate --log file="$d/swtpm.log" </dev/null >>"$d/swtpm.log" 2>&1 &
+        VM_SWTPM_PID=$!
+        while [ ! -S "$d/sock" ]; do
+                kill -0 "$VM_SWTPM_PID" 2>/dev/null || vm_die "swtpm exited: $(cat "$d/swtpm.log")"
+                [ $i -lt 100 ] || vm_die "swtpm made no socket $d/sock in 10 s"
+                sleep 0.1
+                i=$((i + 1))
+        done
+        # shellcheck disable=SC2034,SC2054 # read by the callers; the commas are qemu's
+        VM_SWTPM_ARGS=(-chardev "socket,id=chrtpm,path=$d/sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
+                -device tpm-tis,tpmdev=tpm0)
+}
+vm_swtpm_stop() {
+        if [ -n "${VM_SWTPM_PID:-}" ]; then
+                kill "$VM_SWTPM_PID" 2>/dev/null || true
+                wait "$VM_SWTPM_PID" 2>/dev/null || true
+                VM_SWTPM_PID=""
+        fi
+}

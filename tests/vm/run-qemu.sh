@@ -57,34 +57,10 @@ if [ -n "$disk" ]; then
         args+=(-drive "file=$disk,if=virtio,format=raw,cache=unsafe")
 fi
 
-swtpm_pid=""
-stop_swtpm() {
-        if [ -n "$swtpm_pid" ]; then
-                kill "$swtpm_pid" 2>/dev/null || true
-                wait "$swtpm_pid" 2>/dev/null || true
-                swtpm_pid=""
-        fi
-}
 if [ -n "$tpm" ]; then
-        vm_require swtpm:swtpm
-        mkdir -p "$tpm"
-        rm -f "$tpm/sock"
-        # qemu initialises the TPM through the control channel at reset (no
-        # --flags startup-clear); --terminate: swtpm ends with qemu's connection
-        swtpm socket --tpm2 --tpmstate dir="$tpm" --ctrl type=unixio,path="$tpm/sock" \
-                --terminate --log file="$tpm/swtpm.log" </dev/null >>"$tpm/swtpm.log" 2>&1 &
-        swtpm_pid=$!
-        trap stop_swtpm EXIT
-        i=0
-        while [ ! -S "$tpm/sock" ]; do
-                kill -0 "$swtpm_pid" 2>/dev/null || vm_die "swtpm exited: $(cat "$tpm/swtpm.log")"
-                [ $i -lt 100 ] || vm_die "swtpm made no socket $tpm/sock in 10 s"
-                sleep 0.1
-                i=$((i + 1))
-        done
-        # shellcheck disable=SC2054 # the commas are in qemu option values
-        args+=(-chardev "socket,id=chrtpm,path=$tpm/sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
-                -device tpm-tis,tpmdev=tpm0)
+        vm_swtpm_start "$tpm"
+        trap vm_swtpm_stop EXIT
+        args+=("${VM_SWTPM_ARGS[@]}")
 fi
 
 start=$(date +%s%N)
@@ -92,7 +68,7 @@ set +e
 timeout --kill-after=10 "$tmo" qemu-system-x86_64 "${args[@]}" </dev/null >"$log.qemu" 2>&1
 rc=$?
 set -e
-stop_swtpm
+vm_swtpm_stop
 ms=$((($(date +%s%N) - start) / 1000000))
 secs=$((ms / 1000)).$(printf %03d $((ms % 1000)))
 

@@ -3,37 +3,14 @@
 # tests/vm/cases/tpm-sealed-policy-pcr-changed.guest.sh - guest part (Tier A
 # VM, swtpm TPM): `cfsroot seal --pcrs 7` seals a digest-list policy allowing
 # the image; setup-root --dry-run accepts it (unsealed in the sealed state);
-# then PCR 7 is extended (a raw TPM2_PCR_Extend written to /dev/tpmrm0: the
-# initramfs has no tpm2-tools) and setup-root refuses the boot with exit 17,
-# "PCR 7 changed", nothing mounted.
+# then PCR 7 is extended (tpm_extend_pcr: a raw TPM2_PCR_Extend written to
+# /dev/tpmrm0, the initramfs has no tpm2-tools) and setup-root refuses the
+# boot with exit 17, "PCR 7 changed", nothing mounted.
 . /vm-lib.sh
 
 tcti=device:/dev/tpmrm0
 blob=/sysroot/composefs/tpm-policy.blob
 pcr7=/sys/class/tpm/tpm0/pcr-sha256/7
-
-# TPM2_PCR_Extend(PCR 7, password session, sha256 bank only, digest 0x11 * 32);
-# the response (tag TPM_ST_SESSIONS, 19 bytes) must have TPM_RC_SUCCESS.
-extend_pcr7() {
-        cmd='\x80\x02\x00\x00\x00\x41\x00\x00\x01\x82\x00\x00\x00\x07'
-        cmd="$cmd"'\x00\x00\x00\x09\x40\x00\x00\x09\x00\x00\x00\x00\x00'
-        cmd="$cmd"'\x00\x00\x00\x01\x00\x0b'
-        i=0
-        while [ $i -lt 32 ]; do
-                cmd="$cmd"'\x11'
-                i=$((i + 1))
-        done
-        exec 3<>/dev/tpmrm0
-        # shellcheck disable=SC2059 # the format is the command as \xHH escapes
-        printf "$cmd" >&3
-        resp=$(dd bs=4096 count=1 <&3 2>/dev/null | od -An -tx1 | tr -d ' \n')
-        exec 3>&-
-        echo "TPM2_PCR_Extend response: $resp"
-        case $resp in
-        80020000001300000000*) ok "TPM2_PCR_Extend(PCR 7) succeeded" ;;
-        *) fail "TPM2_PCR_Extend(PCR 7) failed: response $resp" ;;
-        esac
-}
 
 [ -c /dev/tpmrm0 ] || fail "no /dev/tpmrm0"
 verity_enable_store
@@ -44,7 +21,7 @@ expect_exit 0 cfsroot setup-root --dry-run
 expect_output "$IMAGE_DIGEST"
 
 before=$(cat $pcr7)
-extend_pcr7
+tpm_extend_pcr 7
 after=$(cat $pcr7)
 echo "PCR 7 (sha256): $before -> $after"
 [ "$before" != "$after" ] || fail "PCR 7 did not change"
