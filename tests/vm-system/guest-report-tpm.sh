@@ -13,7 +13,7 @@
 #                                        cfsroot-mark-good.service
 #   CFSROOT-VMSYS-TPM-MARK-GOOD: ...     cfsroot-mark-good.service's journal
 #   CFSROOT-VMSYS-TPM-RUN: NAME exit N: OUTPUT   a command, one line
-#   CFSROOT-VMSYS-TPM-TIME: NAME N ms    ... and how long it took
+#   CFSROOT-VMSYS-TPM-TIME: NAME uptime T0 -> T1 s   ... and when it ran
 # With cfsroot_vmsys.tpm=rules on the kernel command line it also exercises
 # the raise rules: `rollback raise --to 4`, `--to 3`, `--auto --dry-run`, then
 # makes the health check pass (/run/cfsroot-vmsys-healthy) and starts
@@ -23,11 +23,11 @@
 run() {
         local name=$1 out rc t0
         shift
-        t0=$(date +%s%N)
+        t0=$(cut -d' ' -f1 /proc/uptime)
         out=$("$@" 2>&1)
         rc=$?
         echo "CFSROOT-VMSYS-TPM-RUN: $name exit $rc: $(printf '%s' "$out" | tr '\n' ' ')"
-        echo "CFSROOT-VMSYS-TPM-TIME: $name $((($(date +%s%N) - t0) / 1000000)) ms"
+        echo "CFSROOT-VMSYS-TPM-TIME: $name uptime $t0 -> $(cut -d' ' -f1 /proc/uptime) s"
 }
 
 units() {

@@ -44,7 +44,8 @@
 #   tpm-pcr7-changed  the sealed blob replaced by one sealed after PCR 7 was
 #                   extended (a boot chain other than this one): REFUSING TO
 #                   BOOT (tpm) naming PCR 7's sealed and current values, powered off
-# On failure the serial log is printed and the work directory kept.
+# On failure the serial log is printed and the work directory kept
+# (CFSROOT_VMSYS_KEEP=1: also on success).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -109,7 +110,11 @@ vmsys_verdict() {
                 done
         fi
         vm_log "$case: PASS (${boot_times:-boot ${VMSYS_SECS}s}, $(lap) in all)"
-        rm -rf "$work"
+        if [ "${CFSROOT_VMSYS_KEEP:-0}" = 1 ]; then
+                vm_log "$case: work directory kept: $work"
+        else
+                rm -rf "$work"
+        fi
 }
 
 has() { grep -aqF -- "$1" "$log"; }
