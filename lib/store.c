@@ -7,19 +7,22 @@
  * first" (while most objects of the run exist already; add_copy_first() is the
  * other way, while most are new: hash and write each buffer in one pass, then
  * look the name up and drop the copy if the object exists):
- *   1. hash the source (read only) -> name; remember its fstat;
- *   2. objects/ab/<62 hex> is a regular file of the right size, or staged/<64
- *      hex> exists: deduplicated, nothing written;
- *   3. copy into a temp file in the staging directory (copy_file_range,
- *      read/write where the kernel refuses), start its writeback, check the
- *      source is unchanged (fstat identical, exactly @size bytes);
+ *   1. hash the source (read only) -> name; the caller's fstat of it;
+ *   2. objects/ab/<62 hex> is a regular file of the right size, or the digest
+ *      is in this handle's staged set: deduplicated, nothing written;
+ *   3. copy into a temp file .tmp-<n> in the staging directory
+ *      (copy_file_range, read/write where the kernel refuses), start its
+ *      writeback, check the source is unchanged (fstat identical, exactly
+ *      @size bytes);
  *   4. verify the copy: reopen read-only, enable fs-verity and compare the
  *      kernel's measurement; where there is no fs-verity, hash the copy again
  *      (it is in the page cache: CPU only, for new objects only);
- *   5. rename it to <64 hex> in the staging directory (RENAME_NOREPLACE;
- *      EEXIST: another thread staged the same content first: deduplicated).
- * cfs_store_commit(): syncfs, rename staged/<64 hex> -> ab/<62 hex>
- * (RENAME_NOREPLACE; an existing object wins), fsync the ab/ directories.
+ *   5. put digest -> <n> into the staged set (in memory; already there:
+ *      another thread staged the same content first: deduplicated). The copy
+ *      keeps its temp name.
+ * cfs_store_commit(): syncfs, rename staging/.tmp-<n> -> ab/<62 hex> for each
+ * entry of the set (RENAME_NOREPLACE; an existing object wins), fsync the ab/
+ * directories.
  *
  * The staging directory is made on the first new object and flock()ed for the
  * life of the handle: cfs_store_open() removes only staging directories it can
@@ -28,6 +31,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -59,10 +63,18 @@ struct cfs_store {
         atomic_int novelty;
         int force_mode; /* tests: 0 adaptive, 1 copy first, -1 hash first */
 
+        bool chmod_needed;            /* the umask takes bits of 0644 away */
         pthread_mutex_t staging_lock; /* making the staging directory */
-        pthread_rwlock_t commit_lock; /* staging links (read) vs commit (write) */
+        pthread_rwlock_t commit_lock; /* staging (read) vs commit (write) */
         int staging_fd;               /* -1 until the first new object */
         char staging_name[32];
+
+        /* the staged set: digest -> temp file .tmp-<id> in the staging
+         * directory, for every object staged since the last commit */
+        pthread_mutex_t set_lock;
+        struct staged *set;
+        size_t set_size, set_used; /* slots (a power of 2 or 0), entries */
+        uint64_t set_seed;
 
         void (*after_hash)(int fd, void *userdata);
         void *hook_userdata;
@@ -91,30 +103,76 @@ static void digest_hex(const uint8_t digest[CFS_DIGEST_SIZE], char hex[HEX_LEN +
         hex[HEX_LEN] = 0;
 }
 
-static bool is_staged_name(const char *n)
-{
-        size_t i = 0;
-        for (; n[i]; i++)
-                if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f')))
-                        return false;
-        return i == HEX_LEN;
-}
-
-/* "ab/cdef…" from the staged name "abcdef…". */
-static void staged_to_object_name(const char *hex, char name[66])
-{
-        name[0] = hex[0];
-        name[1] = hex[1];
-        name[2] = '/';
-        memcpy(name + 3, hex + 2, HEX_LEN - 2);
-        name[65] = 0;
-}
-
 static int mkdirat_ok(int dir_fd, const char *name)
 {
         if (mkdirat(dir_fd, name, 0755) < 0 && errno != EEXIST)
                 return -errno;
         return 0;
+}
+
+/* ---- the staged set ---- */
+
+struct staged {
+        uint8_t digest[CFS_DIGEST_SIZE];
+        uint32_t id; /* the copy is staging/.tmp-<id> */
+        bool used, verity;
+};
+
+static void tmp_name(uint32_t id, char name[32])
+{
+        snprintf(name, 32, ".tmp-%" PRIu32, id);
+}
+
+/* The slot of @digest, or the empty slot where it would go. The digest's bits
+ * are mixed with a per-handle random seed: a tree cannot be made to collide. */
+static size_t set_slot(const struct cfs_store *s, const uint8_t digest[CFS_DIGEST_SIZE])
+{
+        uint64_t h;
+        memcpy(&h, digest, sizeof(h));
+        h = (h ^ s->set_seed) * 0x9e3779b97f4a7c15ull;
+        size_t mask = s->set_size - 1, i = (size_t)(h >> 32) & mask;
+        while (s->set[i].used && memcmp(s->set[i].digest, digest, CFS_DIGEST_SIZE) != 0)
+                i = (i + 1) & mask;
+        return i;
+}
+
+/* Under set_lock: is @digest staged? (its fs-verity state in *ret_verity) */
+static bool set_find(const struct cfs_store *s, const uint8_t digest[CFS_DIGEST_SIZE],
+                     bool *ret_verity)
+{
+        if (s->set_used == 0)
+                return false;
+        const struct staged *e = &s->set[set_slot(s, digest)];
+        if (!e->used)
+                return false;
+        *ret_verity = e->verity;
+        return true;
+}
+
+/* Under set_lock: add @e unless its digest is there. 1 added, 0 there already
+ * (that entry's fs-verity state in *ret_verity), -ENOMEM. */
+static int set_add(struct cfs_store *s, const struct staged *e, bool *ret_verity)
+{
+        if (set_find(s, e->digest, ret_verity))
+                return 0;
+        if ((s->set_used + 1) * 4 > s->set_size * 3) { /* load <= 3/4 */
+                size_t size = s->set_size ? 2 * s->set_size : 1024;
+                struct staged *old = s->set, *slots = calloc(size, sizeof(*slots));
+                if (!slots)
+                        return -ENOMEM;
+                size_t old_size = s->set_size;
+                s->set = slots;
+                s->set_size = size;
+                for (size_t i = 0; i < old_size; i++)
+                        if (old[i].used)
+                                s->set[set_slot(s, old[i].digest)] = old[i];
+                free(old);
+        }
+        size_t i = set_slot(s, e->digest);
+        s->set[i] = *e;
+        s->set[i].used = true;
+        s->set_used++;
+        return 1;
 }
 
 /* ---- staging directories ---- */
@@ -242,6 +300,19 @@ static void staging_discard(struct cfs_store *s)
 
 /* ---- open / close ---- */
 
+/* Does the umask clear any bit of 0644? (Read from /proc, as umask() cannot be
+ * read without setting it; if it cannot be read: assume so.) */
+static bool umask_takes_from_0644(void)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/status", "re");
+        char line[256];
+        unsigned mask;
+        while (f && fgets(line, sizeof(line), f))
+                if (sscanf(line, "Umask: %o", &mask) == 1)
+                        return (mask & 0644) != 0;
+        return true;
+}
+
 static int store_make_subdirs(struct cfs_store *s, struct cfs_error *err)
 {
         for (unsigned i = 0; i < 256; i++) {
@@ -291,7 +362,11 @@ int cfs_store_open(const char *path, bool create, struct cfs_store **ret, struct
                 return -ENOMEM;
         }
         pthread_mutex_init(&s->staging_lock, NULL);
+        pthread_mutex_init(&s->set_lock, NULL);
         pthread_rwlock_init(&s->commit_lock, NULL);
+        if (getrandom(&s->set_seed, sizeof(s->set_seed), GRND_NONBLOCK) != sizeof(s->set_seed))
+                s->set_seed = (uint64_t)(uintptr_t)s ^ (uint64_t)getpid() << 32;
+        s->chmod_needed = umask_takes_from_0644();
         if (create) {
                 r = store_make_subdirs(s, err);
                 if (r < 0) {
@@ -311,7 +386,9 @@ void cfs_store_free(struct cfs_store *s)
         staging_discard(s);
         if (s->objects_fd >= 0)
                 close(s->objects_fd);
+        free(s->set);
         pthread_mutex_destroy(&s->staging_lock);
+        pthread_mutex_destroy(&s->set_lock);
         pthread_rwlock_destroy(&s->commit_lock);
         free(s->path);
         free(s);
@@ -423,26 +500,26 @@ static int check_source(int fd, const struct stat *before, uint64_t size, const 
 
 /* ---- lookup ---- */
 
-/* Is there a regular file @name of @size bytes under @dir_fd (objects/, or the
- * staging directory if @staging)? 1 yes, 0 no; a wrong type or size is an error
- * (a damaged store is not silently reused). Its fs-verity state in *ret_verity. */
-static int lookup(struct cfs_store *s, int dir_fd, bool staging, const char *name, uint64_t size,
-                  bool *ret_verity, struct cfs_error *err)
+/* Is there a regular file objects/@name of @size bytes? 1 yes, 0 no; a wrong
+ * type or size is an error (a damaged store is not silently reused). Its
+ * fs-verity state in *ret_verity. */
+static int lookup(struct cfs_store *s, const char *name, uint64_t size, bool *ret_verity,
+                  struct cfs_error *err)
 {
-        const char *sub = staging ? s->staging_name : "", *slash = staging ? "/" : "";
+        int dir_fd = s->objects_fd;
         struct statx stx;
         if (statx(dir_fd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
                   STATX_TYPE | STATX_SIZE, &stx) < 0) {
                 if (errno == ENOENT)
                         return 0;
-                return cfs_error_set(err, errno, "%s/objects/%s%s%s: %s", s->path, sub, slash, name,
+                return cfs_error_set(err, errno, "%s/objects/%s: %s", s->path, name,
                                      strerror(errno));
         }
         if (!S_ISREG(stx.stx_mode) || stx.stx_size != size)
                 return cfs_error_set(err, EEXIST,
-                                     "%s/objects/%s%s%s exists but is not a regular file of %llu "
+                                     "%s/objects/%s exists but is not a regular file of %llu "
                                      "bytes: the object store is damaged",
-                                     s->path, sub, slash, name, (unsigned long long)size);
+                                     s->path, name, (unsigned long long)size);
         *ret_verity = false;
         if (stx.stx_attributes_mask & STATX_ATTR_VERITY)
                 *ret_verity = stx.stx_attributes & STATX_ATTR_VERITY;
@@ -458,18 +535,15 @@ static int lookup(struct cfs_store *s, int dir_fd, bool staging, const char *nam
 static int find_object(struct cfs_store *s, const uint8_t digest[CFS_DIGEST_SIZE], uint64_t size,
                        bool *ret_verity, struct cfs_error *err)
 {
-        char name[66], hex[HEX_LEN + 1];
+        char name[66];
         cfs_store_object_name(digest, name);
-        int r = lookup(s, s->objects_fd, false, name, size, ret_verity, err);
+        int r = lookup(s, name, size, ret_verity, err);
         if (r != 0)
                 return r;
-        pthread_mutex_lock(&s->staging_lock);
-        int staging_fd = s->staging_fd;
-        pthread_mutex_unlock(&s->staging_lock);
-        if (staging_fd < 0)
-                return 0;
-        digest_hex(digest, hex);
-        return lookup(s, staging_fd, true, hex, size, ret_verity, err);
+        pthread_mutex_lock(&s->set_lock);
+        bool staged = set_find(s, digest, ret_verity);
+        pthread_mutex_unlock(&s->set_lock);
+        return staged;
 }
 
 /* ---- temp objects (in the staging directory) ---- */
@@ -480,7 +554,8 @@ static int find_object(struct cfs_store *s, const uint8_t digest[CFS_DIGEST_SIZE
  * crash leaves the name in the staging directory, which is removed anyway). */
 struct tmpobj {
         int fd;
-        char name[32]; /* "" once renamed or unlinked */
+        uint32_t id;
+        char name[32]; /* .tmp-<id>; "" once staged or unlinked */
 };
 
 static void tmpobj_discard(struct cfs_store *s, struct tmpobj *t)
@@ -497,7 +572,8 @@ static int tmpobj_open(struct cfs_store *s, struct tmpobj *t, struct cfs_error *
 {
         t->fd = -1;
         for (unsigned attempt = 0; attempt < 100; attempt++) {
-                snprintf(t->name, sizeof(t->name), ".tmp-%u", atomic_fetch_add(&s->tmp_counter, 1));
+                t->id = atomic_fetch_add(&s->tmp_counter, 1);
+                tmp_name(t->id, t->name);
                 t->fd = openat(s->staging_fd, t->name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
                 if (t->fd >= 0)
                         break;
@@ -510,8 +586,9 @@ static int tmpobj_open(struct cfs_store *s, struct tmpobj *t, struct cfs_error *
                 return cfs_error_set(err, r, "%s/objects: cannot create a file: %s", s->path,
                                      strerror(-r));
         }
-        /* the mode objects have, whatever the umask */
-        if (fchmod(t->fd, 0644) < 0) {
+        /* the mode objects have, whatever the umask (a umask of 022 or 002
+         * leaves 0644 as it is: no fchmod, one inode change less per object) */
+        if (s->chmod_needed && fchmod(t->fd, 0644) < 0) {
                 int r = -errno;
                 tmpobj_discard(s, t);
                 return cfs_error_set(err, r, "%s/objects: %s", s->path, strerror(-r));
@@ -679,24 +756,28 @@ static int rename_noreplace(int dir_fd, const char *from, int to_dir_fd, const c
         return 0;
 }
 
-/* Give the verified @t its staged name <64 hex>. 1 = staged, 0 = staged by
- * another thread first (ours is dropped by the caller). */
-static int stage_link(struct cfs_store *s, struct tmpobj *t, const uint8_t digest[CFS_DIGEST_SIZE],
-                      struct cfs_error *err)
+/* Put the verified @t into the staged set under @digest; it keeps its temp name
+ * until the commit renames it. 1 = staged, 0 = staged by another add first
+ * (ours is dropped by the caller; that copy's fs-verity state in *ret_verity).
+ * The read lock: a commit running now waits, so every add that returned
+ * before a commit started is committed by it. */
+static int stage(struct cfs_store *s, struct tmpobj *t, const uint8_t digest[CFS_DIGEST_SIZE],
+                 bool verity, bool *ret_verity, struct cfs_error *err)
 {
-        char hex[HEX_LEN + 1];
-
-        digest_hex(digest, hex);
+        struct staged e = {.id = t->id, .verity = verity};
+        memcpy(e.digest, digest, CFS_DIGEST_SIZE);
         pthread_rwlock_rdlock(&s->commit_lock);
-        int r = rename_noreplace(s->staging_fd, t->name, s->staging_fd, hex);
+        pthread_mutex_lock(&s->set_lock);
+        int r = set_add(s, &e, ret_verity);
+        pthread_mutex_unlock(&s->set_lock);
         pthread_rwlock_unlock(&s->commit_lock);
-        if (r == -EEXIST)
-                return 0;
         if (r < 0)
-                return cfs_error_set(err, r, "%s/objects/%s/%s: %s", s->path, s->staging_name, hex,
-                                     strerror(-r));
-        t->name[0] = 0; /* it has its name now */
-        return 1;
+                return cfs_error_set(err, r, "%s", strerror(-r));
+        if (r > 0) {
+                t->name[0] = 0; /* staged: not removed when @t is closed */
+                *ret_verity = verity;
+        }
+        return r;
 }
 
 /* Steps 2-5 for content of @fd with @digest; @before is @fd's state when the digest
@@ -733,21 +814,12 @@ static int add_object(struct cfs_store *s, int fd, uint64_t size, const struct s
         r = copy_source(s, &t, fd, size, before, err);
         if (r >= 0)
                 r = verify_copy(s, &t, size, digest, false, scratch, &verity, err);
-        if (r >= 0)
-                r = stage_link(s, &t, digest, err);
+        if (r >= 0) /* 0: another thread staged it first: that copy's state counts */
+                r = stage(s, &t, digest, verity, ret_verity, err);
         tmpobj_discard(s, &t);
         if (r < 0)
                 return r;
-        *ret_added = CFS_STORE_ADDED;
-        if (r == 0) { /* another thread staged it first: that copy's state counts */
-                char hex[HEX_LEN + 1];
-                digest_hex(digest, hex);
-                *ret_added = CFS_STORE_EXISTED;
-                r = lookup(s, s->staging_fd, true, hex, size, &verity, err);
-                if (r < 0)
-                        return r;
-        }
-        *ret_verity = verity;
+        *ret_added = r > 0 ? CFS_STORE_ADDED : CFS_STORE_EXISTED;
         return 0;
 }
 
@@ -814,7 +886,7 @@ static int add_copy_first(struct cfs_store *s, int fd, uint64_t size, const stru
                 goto out;
         char name[66];
         cfs_store_object_name(digest, name);
-        r = lookup(s, s->objects_fd, false, name, size, &verity, err);
+        r = lookup(s, name, size, &verity, err);
         if (r < 0)
                 goto out;
         if (r > 0) { /* exists: the copy was for nothing */
@@ -825,20 +897,11 @@ static int add_copy_first(struct cfs_store *s, int fd, uint64_t size, const stru
         }
         (void)sync_file_range(t.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
         r = verify_copy(s, &t, size, digest, true, scratch, &verity, err);
-        if (r >= 0)
-                r = stage_link(s, &t, digest, err);
+        if (r >= 0) /* 0: staged already by this handle (in-run dedupe) */
+                r = stage(s, &t, digest, verity, ret_verity, err);
         if (r < 0)
                 goto out;
-        *ret_added = CFS_STORE_ADDED;
-        if (r == 0) { /* staged already, by this handle */
-                char hex[HEX_LEN + 1];
-                digest_hex(digest, hex);
-                *ret_added = CFS_STORE_EXISTED;
-                r = lookup(s, s->staging_fd, true, hex, size, &verity, err);
-                if (r < 0)
-                        goto out;
-        }
-        *ret_verity = verity;
+        *ret_added = r > 0 ? CFS_STORE_ADDED : CFS_STORE_EXISTED;
         r = 0;
 out:
         tmpobj_discard(s, &t);
@@ -884,46 +947,13 @@ void cfs_store_set_test_mode(struct cfs_store *s, int mode)
         s->force_mode = mode;
 }
 
-/* Names of the objects staged now (64 hex), in *ret (one array, NUL-separated). */
-static int list_staged(struct cfs_store *s, char **ret, size_t *ret_n)
-{
-        DIR *d = NULL;
-        int r = opendir_dup(s->staging_fd, &d);
-        if (r < 0)
-                return r;
-        char *names = NULL;
-        size_t n = 0, alloc = 0;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                if (!is_staged_name(de->d_name))
-                        continue;
-                if ((n + 1) * (HEX_LEN + 1) > alloc) {
-                        size_t a = alloc ? 2 * alloc : 64 * (HEX_LEN + 1);
-                        char *p = realloc(names, a);
-                        if (!p) {
-                                free(names);
-                                closedir(d);
-                                return -ENOMEM;
-                        }
-                        names = p;
-                        alloc = a;
-                }
-                memcpy(names + n * (HEX_LEN + 1), de->d_name, HEX_LEN + 1);
-                n++;
-        }
-        closedir(d);
-        *ret = names;
-        *ret_n = n;
-        return 0;
-}
-
-/* rename staged/<hex> -> ab/<62 hex>; an existing object wins. */
-static int publish(struct cfs_store *s, const char *hex, const char *name, bool *made_subdir)
+/* rename staging/@from -> ab/<62 hex>; an existing object wins. */
+static int publish(struct cfs_store *s, const char *from, const char *name, bool *made_subdir)
 {
         for (unsigned attempt = 0;; attempt++) {
-                int r = rename_noreplace(s->staging_fd, hex, s->objects_fd, name);
+                int r = rename_noreplace(s->staging_fd, from, s->objects_fd, name);
                 if (r == -EEXIST) {
-                        (void)unlinkat(s->staging_fd, hex, 0);
+                        (void)unlinkat(s->staging_fd, from, 0);
                         return 0;
                 }
                 if (r != -ENOENT || attempt > 0)
@@ -947,44 +977,58 @@ static int fsync_dir(int dir_fd, const char *name)
 
 int cfs_store_commit(struct cfs_store *s, struct cfs_error *err)
 {
-        _cleanup_free_ char *names = NULL;
+        _cleanup_free_ struct staged *list = NULL;
         bool touched[256] = {}, made_subdir = false;
-        size_t n = 0;
+        size_t n = 0, done = 0;
         int r = 0;
 
+        /* adds stage under the read lock: the set now holds every add that returned */
         pthread_rwlock_wrlock(&s->commit_lock);
-        pthread_mutex_lock(&s->staging_lock);
-        bool staging = s->staging_fd >= 0;
-        pthread_mutex_unlock(&s->staging_lock);
-        if (!staging)
-                goto out;
-        r = list_staged(s, &names, &n);
-        if (r < 0) {
-                r = cfs_error_set(err, r, "%s/objects/%s: %s", s->path, s->staging_name,
-                                  strerror(-r));
-                goto out;
+        pthread_mutex_lock(&s->set_lock);
+        n = s->set_used;
+        if (n > 0 && (list = malloc(n * sizeof(*list)))) {
+                size_t k = 0;
+                for (size_t i = 0; i < s->set_size; i++)
+                        if (s->set[i].used)
+                                list[k++] = s->set[i];
         }
+        pthread_mutex_unlock(&s->set_lock);
         if (n == 0)
                 goto out;
+        if (!list) {
+                r = cfs_error_set(err, ENOMEM, "%s", strerror(ENOMEM));
+                goto out;
+        }
         /* the data and inodes of every staged object are durable before any gets its name */
         if (syncfs(s->staging_fd) < 0) {
                 r = cfs_error_set(err, errno, "%s: cannot sync the object store: %s", s->path,
                                   strerror(errno));
                 goto out;
         }
-        for (size_t i = 0; i < n; i++) {
-                const char *hex = names + i * (HEX_LEN + 1);
-                char name[66];
-                staged_to_object_name(hex, name);
-                r = publish(s, hex, name, &made_subdir);
+        for (; done < n; done++) {
+                char from[32], name[66];
+                tmp_name(list[done].id, from);
+                cfs_store_object_name(list[done].digest, name);
+                r = publish(s, from, name, &made_subdir);
                 if (r < 0) {
                         r = cfs_error_set(err, r, "%s/objects/%s: %s", s->path, name, strerror(-r));
-                        goto out;
+                        break;
                 }
-                unsigned hi = (unsigned)(strchr(hexdigits, hex[0]) - hexdigits);
-                unsigned lo = (unsigned)(strchr(hexdigits, hex[1]) - hexdigits);
-                touched[hi * 16 + lo] = true;
+                touched[list[done].digest[0]] = true;
         }
+        /* what was published leaves the set; the rest stays staged */
+        pthread_mutex_lock(&s->set_lock);
+        free(s->set);
+        s->set = NULL;
+        s->set_size = s->set_used = 0;
+        for (size_t i = done; i < n; i++) {
+                bool v;
+                if (set_add(s, &list[i], &v) < 0)
+                        break; /* out of memory: not committed, removed with the staging dir */
+        }
+        pthread_mutex_unlock(&s->set_lock);
+        if (r < 0)
+                goto out;
         /* the renames are durable: fsync each directory that got a name (on
          * ext4/xfs the first one commits the journal, the others find nothing) */
         for (unsigned i = 0; i < 256; i++) {

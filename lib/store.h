@@ -9,8 +9,10 @@
  * name is the digest of, and never before it is durable. A new object is copied
  * into a staging directory of this store handle (STORE/objects/.staging-<random>),
  * verified (the kernel's fs-verity measurement, or a second hash of the copy
- * where the file system has no fs-verity) and linked there under its digest;
- * cfs_store_commit() syncs the file system once and renames every staged object
+ * where the file system has no fs-verity; none where the digest was computed
+ * over the very bytes written) and remembered in memory under its digest (so a
+ * second copy of the same content in the run is not made);
+ * cfs_store_commit() syncs the file system once and renames every staged copy
  * into objects/ab/. Objects that are already in the store are found by name and
  * size, and nothing is written for them. A staging directory left by a crashed
  * run is removed by the next cfs_store_open(). All functions taking a store are

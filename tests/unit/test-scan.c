@@ -575,6 +575,98 @@ static void test_store_source_changed(void **state)
         test_rm_rf(dir);
 }
 
+/* Change the source of one file only (the one of 33333 bytes), after others were staged. */
+static void touch_marked_source(int fd, void *userdata)
+{
+        struct stat st;
+        assert_int_equal(fstat(fd, &st), 0);
+        if (st.st_size == 33333)
+                touch_source(fd, userdata);
+}
+
+/* Many files in one run, in both ways of adding: new contents, each twice in
+ * the tree (one copy staged), contents already in the store; objects counted
+ * right and all visible after the scan, nothing staged. Then a run that fails
+ * on one file after many were staged: nothing new under objects/ab/, no
+ * staging directory left. */
+static void test_store_mixed_and_failed(void **state)
+{
+        (void)state;
+        for (int mode = -1; mode <= 1; mode += 2) {
+                _cleanup_free_ char *dir = test_tmpdir("test-scan"), *src = pathf("%s/src", dir),
+                                    *pre = pathf("%s/pre", dir),
+                                    *store_path = pathf("%s/store", dir);
+                struct cfs_store *store = NULL;
+                struct cfs_scan_result res;
+                uint8_t data[8000];
+
+                assert_int_equal(mkdir(src, 0755), 0);
+                assert_int_equal(mkdir(pre, 0755), 0);
+                for (unsigned i = 0; i < 30; i++) {
+                        char name[32];
+                        memset(data, 'a' + (int)(i % 26), sizeof(data));
+                        data[0] = (uint8_t)i;
+                        snprintf(name, sizeof(name), "new%02u", i);
+                        put(src, name, data, 1000 + i * 100, 0644);
+                        snprintf(name, sizeof(name), "z-dup%02u", i); /* same content */
+                        put(src, name, data, 1000 + i * 100, 0644);
+                        if (i % 3 == 0) { /* a third of them are in the store already */
+                                snprintf(name, sizeof(name), "p%02u", i);
+                                put(pre, name, data, 1000 + i * 100, 0644);
+                        }
+                }
+                assert_int_equal(cfs_store_open(store_path, true, &store, NULL), 0);
+                struct cfs_scan_options o = {.store = store, .threads = 3};
+                cfs_tree_free(scan(pre, &o, &res));
+                assert_int_equal(res.objects_added, 10);
+                cfs_store_set_test_mode(store, mode);
+                struct cfs_tree *t = scan(src, &o, &res);
+                assert_int_equal(res.objects_added, 20);
+                assert_int_equal(res.objects_existed, 40);
+                _cleanup_free_ char *count =
+                    pathf("test $(find '%s/objects' -path '*/objects/[0-9a-f][0-9a-f]/*' -type f | "
+                          "wc -l) -eq 30",
+                          store_path);
+                assert_int_equal(system(count), 0);
+                assert_int_equal(count_staged(store_path, false), 0);
+                for (unsigned i = 0; i < 30; i++) {
+                        char name[32];
+                        snprintf(name, sizeof(name), "z-dup%02u", i);
+                        _cleanup_free_ char *obj =
+                            pathf("%s/objects/%s", store_path, get(t, name)->payload);
+                        assert_int_equal(access(obj, R_OK), 0);
+                }
+                cfs_tree_free(t);
+                cfs_store_free(store);
+                assert_int_equal(count_staged(store_path, true), 0);
+
+                /* 40 more new files and one that changes while it is added */
+                for (unsigned i = 0; i < 40; i++) {
+                        char name[32];
+                        memset(data, 'A' + (int)(i % 26), sizeof(data));
+                        data[1] = (uint8_t)i;
+                        snprintf(name, sizeof(name), "more%02u", i);
+                        put(src, name, data, 2000 + i * 10, 0644);
+                }
+                uint8_t big[33333];
+                memset(big, 'v', sizeof(big));
+                put(src, "victim", big, sizeof(big), 0644);
+                assert_int_equal(cfs_store_open(store_path, true, &store, NULL), 0);
+                o.store = store;
+                cfs_store_set_test_mode(store, mode);
+                cfs_store_set_test_hook(store, touch_marked_source, NULL);
+                struct cfs_error err = {};
+                t = NULL;
+                assert_int_equal(cfs_scan_dir(src, &o, &t, NULL, &err), -EIO);
+                assert_null(t);
+                assert_non_null(strstr(err.message, "victim: file changed"));
+                assert_int_equal(system(count), 0); /* still the 30 of before */
+                cfs_store_free(store);
+                assert_int_equal(count_staged(store_path, true), 0);
+                test_rm_rf(dir);
+        }
+}
+
 static void test_bad_roots(void **state)
 {
         (void)state;
@@ -662,6 +754,7 @@ int main(void)
             cmocka_unit_test(test_weird_names),
             cmocka_unit_test(test_store_and_progress),
             cmocka_unit_test(test_store_source_changed),
+            cmocka_unit_test(test_store_mixed_and_failed),
             cmocka_unit_test(test_bad_roots),
             cmocka_unit_test(test_unreadable),
         };

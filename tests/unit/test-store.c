@@ -939,6 +939,147 @@ static void test_copy_first(void **state)
         free(dir);
 }
 
+/* One run with everything at once, in both ways of adding: new objects, the
+ * same content twice in the run (the second finds the first in the staged set,
+ * no second copy), content already in the store (nothing kept). Nothing is
+ * under objects/ab/ before the commit but what was there; after it every new
+ * object is, and nothing is left staged. */
+static void test_mixed_run(void **state)
+{
+        (void)state;
+        for (int mode = -1; mode <= 1; mode += 2) {
+                char *dir = test_tmpdir("test-store"), store[4200];
+                struct cfs_store *s = NULL;
+                struct cfs_error err = {};
+                enum cfs_store_added added;
+                bool verity;
+                uint8_t d[CFS_DIGEST_SIZE], want[6][CFS_DIGEST_SIZE];
+                uint8_t *c[6];
+                unsigned objects, temps;
+
+                snprintf(store, sizeof(store), "%s/store", dir);
+                for (unsigned i = 0; i < 6; i++) {
+                        c[i] = pattern(20000 + i * 4096, 70 + i);
+                        test_ref_digest(c[i], 20000 + i * 4096, want[i]);
+                }
+                /* objects 0 and 1 are in the store already */
+                assert_int_equal(cfs_store_open(store, true, &s, &err), 0);
+                for (unsigned i = 0; i < 2; i++) {
+                        int fd = make_file(dir, "pre", c[i], 20000 + i * 4096);
+                        assert_int_equal(cfs_store_add_fd_hashing(s, fd, 20000 + i * 4096, NULL,
+                                                                  NULL, d, &added, &verity, &err),
+                                         0);
+                        close(fd);
+                }
+                assert_int_equal(cfs_store_commit(s, &err), 0);
+                cfs_store_free(s);
+
+                assert_int_equal(cfs_store_open(store, true, &s, &err), 0);
+                cfs_store_set_test_mode(s, mode);
+                /* 2, 0, 3, 2, 1, 4, 3, 5, 5: new, existing, duplicates */
+                const unsigned order[] = {2, 0, 3, 2, 1, 4, 3, 5, 5};
+                const enum cfs_store_added expect[] = {
+                    CFS_STORE_ADDED,   CFS_STORE_EXISTED, CFS_STORE_ADDED,
+                    CFS_STORE_EXISTED, CFS_STORE_EXISTED, CFS_STORE_ADDED,
+                    CFS_STORE_EXISTED, CFS_STORE_ADDED,   CFS_STORE_EXISTED};
+                for (size_t k = 0; k < ELEMENTSOF(order); k++) {
+                        unsigned i = order[k];
+                        int fd = make_file(dir, "src", c[i], 20000 + i * 4096);
+                        assert_int_equal(cfs_store_add_fd_hashing(s, fd, 20000 + i * 4096, NULL,
+                                                                  NULL, d, &added, &verity, &err),
+                                         0);
+                        assert_memory_equal(d, want[i], CFS_DIGEST_SIZE);
+                        if (added != expect[k])
+                                fail_msg("mode %d, add %zu (content %u): added %d", mode, k, i,
+                                         added);
+                        close(fd);
+                }
+                count_store(store, &objects, &temps);
+                assert_int_equal(objects, 2); /* only what was there */
+                assert_int_equal(temps, 4);   /* one staged copy per new content */
+                for (unsigned i = 2; i < 6; i++)
+                        assert_false(object_visible(store, want[i]));
+                assert_int_equal(cfs_store_commit(s, &err), 0);
+                count_store(store, &objects, &temps);
+                assert_int_equal(objects, 6);
+                assert_int_equal(temps, 0);
+                for (unsigned i = 0; i < 6; i++)
+                        assert_object(store, want[i], c[i], 20000 + i * 4096);
+                /* after the commit: found in the store */
+                int fd = make_file(dir, "src", c[4], 20000 + 4 * 4096);
+                assert_int_equal(cfs_store_add_fd_hashing(s, fd, 20000 + 4 * 4096, NULL, NULL, d,
+                                                          &added, &verity, &err),
+                                 0);
+                assert_int_equal(added, CFS_STORE_EXISTED);
+                close(fd);
+                cfs_store_free(s);
+                assert_int_equal(count_staging_dirs(store), 0);
+                for (unsigned i = 0; i < 6; i++)
+                        free(c[i]);
+                test_rm_rf(dir);
+                free(dir);
+        }
+}
+
+/* A commit that fails half way (an objects/xx/ that is not a directory) names
+ * the object; what was not published stays staged (not visible), and the next
+ * commit publishes exactly that. */
+static void test_commit_fails_half_way(void **state)
+{
+        (void)state;
+        char *dir = test_tmpdir("test-store"), store[4200], sub[4300], aside[4300];
+        struct cfs_store *s = NULL;
+        struct cfs_error err = {};
+        enum cfs_store_added added;
+        bool verity;
+        uint8_t d[8][CFS_DIGEST_SIZE];
+        unsigned objects, temps;
+
+        snprintf(store, sizeof(store), "%s/store", dir);
+        assert_int_equal(cfs_store_open(store, true, &s, &err), 0);
+        for (unsigned i = 0; i < 8; i++) {
+                uint8_t *c = pattern(9000, 80 + i);
+                int fd = make_file(dir, "src", c, 9000);
+                assert_int_equal(
+                    cfs_store_add_fd_hashing(s, fd, 9000, NULL, NULL, d[i], &added, &verity, &err),
+                    0);
+                assert_int_equal(added, CFS_STORE_ADDED);
+                close(fd);
+                free(c);
+        }
+        /* the subdirectory of object 3 becomes a file */
+        snprintf(sub, sizeof(sub), "%s/objects/%02x", store, d[3][0]);
+        snprintf(aside, sizeof(aside), "%s/aside", dir);
+        assert_int_equal(rename(sub, aside), 0);
+        close(make_file(store, "objects/x", "", 0));
+        char file[4300];
+        snprintf(file, sizeof(file), "%s/objects/x", store);
+        assert_int_equal(rename(file, sub), 0);
+        assert_int_equal(cfs_store_commit(s, &err), -ENOTDIR);
+        char name[66];
+        cfs_store_object_name(d[3], name);
+        assert_non_null(strstr(err.message, name));
+        assert_false(object_visible(store, d[3]));
+        count_store(store, &objects, &temps);
+        assert_true(temps >= 1);
+        assert_int_equal(objects + temps, 8); /* each object published or still staged */
+
+        /* repaired: the second commit publishes the rest, nothing twice */
+        assert_int_equal(unlink(sub), 0);
+        assert_int_equal(rename(aside, sub), 0);
+        memset(&err, 0, sizeof(err));
+        assert_int_equal(cfs_store_commit(s, &err), 0);
+        count_store(store, &objects, &temps);
+        assert_int_equal(objects, 8);
+        assert_int_equal(temps, 0);
+        for (unsigned i = 0; i < 8; i++)
+                assert_true(object_visible(store, d[i]));
+        cfs_store_free(s);
+        assert_int_equal(count_staging_dirs(store), 0);
+        test_rm_rf(dir);
+        free(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -958,6 +1099,8 @@ int main(void)
             cmocka_unit_test(test_damaged_object),
             cmocka_unit_test(test_copy_from_other_fs),
             cmocka_unit_test(test_copy_first),
+            cmocka_unit_test(test_mixed_run),
+            cmocka_unit_test(test_commit_fails_half_way),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
