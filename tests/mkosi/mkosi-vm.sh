@@ -199,8 +199,11 @@ esac
 [ "$(marker CFSROOT-MKOSI-STATUS-EXIT:)" = 0 ] || fail "cfsroot status did not exit 0"
 grep -aq "^CFSROOT-MKOSI-STATUS: *digest *$digest\$" "$log" || fail "cfsroot status does not name digest $digest"
 grep -aq "^CFSROOT-MKOSI-CHECK: /usr read-only" "$log" || fail "/usr is writable"
-grep -aq "^CFSROOT-MKOSI-VERITY: note: fs-verity enabled on [1-9][0-9]* files below /sysroot/composefs/objects" "$log" ||
-        fail "the first-boot step did not enable fs-verity on the object store"
+grep -aq "note: fs-verity enabled on [1-9][0-9]* files below /sysroot/composefs/objects" "$log" ||
+        fail "the first-boot step (cfsroot-vm-verity.service) did not enable fs-verity on the object store"
+grep -aq "cfsroot: booted composefs image /sysroot/composefs/images/$digest, digest $digest, command-line digest, fs-verity (measured by the kernel)" "$log" ||
+        fail "no 'booted composefs image' line from setup-root in the initrd"
 mk_log "PASS in ${secs}s: / is $root"
 grep -a '^CFSROOT-MKOSI-STATUS:' "$log" | sed 's/^CFSROOT-MKOSI-STATUS: /mkosi-vm:   /' >&2
-grep -a '^CFSROOT-MKOSI-VERITY:\|^CFSROOT-MKOSI-CHECK:' "$log" | sed 's/^CFSROOT-MKOSI-/mkosi-vm:   /' >&2
+grep -a 'note: fs-verity enabled on' "$log" | sed 's/^.*note: /mkosi-vm:   first boot: /' >&2
+grep -a '^CFSROOT-MKOSI-\(VERITY\|CHECK\|BLAME\):' "$log" | sed 's/^CFSROOT-MKOSI-/mkosi-vm:   /' >&2
