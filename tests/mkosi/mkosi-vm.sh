@@ -199,6 +199,9 @@ esac
 [ "$(marker CFSROOT-MKOSI-STATUS-EXIT:)" = 0 ] || fail "cfsroot status did not exit 0"
 grep -aq "^CFSROOT-MKOSI-STATUS: *digest *$digest\$" "$log" || fail "cfsroot status does not name digest $digest"
 grep -aq "^CFSROOT-MKOSI-CHECK: /usr read-only" "$log" || fail "/usr is writable"
+if grep -aq "^CFSROOT-MKOSI-CHECK: failed unit: cfsroot" "$log"; then
+        fail "a cfsroot unit failed in the booted system"
+fi
 grep -aq "note: fs-verity enabled on [1-9][0-9]* files below /sysroot/composefs/objects" "$log" ||
         fail "the first-boot step (cfsroot-vm-verity.service) did not enable fs-verity on the object store"
 grep -aq "cfsroot: booted composefs image /sysroot/composefs/images/$digest, digest $digest, command-line digest, fs-verity (measured by the kernel)" "$log" ||
