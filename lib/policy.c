@@ -79,7 +79,10 @@ void cfs_policy_init(struct cfs_policy *p)
         strcpy(p->tpm_blob, "/composefs/tpm-policy.blob");
         strcpy(p->tpm_approvals, "/composefs/tpm-policy.approvals");
         strcpy(p->tpm_device, "device:/dev/tpmrm0");
-        p->measure_pcr = 13;
+        /* no TPM use unless the policy asks for it (cfs_policy_parse): the
+         * dracut module installs the TPM pieces by the same rule */
+        p->measure_pcr = -1;
+        p->anti_rollback = CFS_ROLLBACK_OFF;
         p->require_signature = true;
         p->failure = CFS_FAILURE_POWEROFF;
         p->etc = CFS_ETC_OVERLAY;
@@ -202,6 +205,7 @@ struct parser {
         const char *name;
         unsigned line;
         char section[32];
+        bool tpm_section;
         bool seen[ELEMENTSOF(keys)];
         struct cfs_policy *p;
         struct cfs_error *err;
@@ -238,6 +242,8 @@ static int parse_section(struct parser *ps, char *s)
                                      "State, TPM)",
                                      ps->name, ps->line, s + 1);
         snprintf(ps->section, sizeof(ps->section), "%s", s + 1);
+        if (!strcmp(ps->section, "TPM"))
+                ps->tpm_section = true;
         return 0;
 }
 
@@ -277,6 +283,31 @@ static int parse_line(struct parser *ps, char *line)
         if (s[0] == '[')
                 return parse_section(ps, s);
         return parse_assignment(ps, s);
+}
+
+static bool key_seen(const struct parser *ps, const char *section, const char *key)
+{
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (!strcmp(keys[i].section, section) && !strcmp(keys[i].key, key))
+                        return ps->seen[i];
+        return false;
+}
+
+/*
+ * A policy uses the TPM when it has a [TPM] section or RequireTPMPolicy=yes;
+ * then measurement (PCR 13) and the anti-rollback floor (if-present) are on
+ * unless set otherwise. Without either, no TPM is touched: the initrd has no
+ * TPM pieces then (module-setup.sh), and a floor that can never be read must
+ * not look like "no TPM here".
+ */
+static void tpm_defaults(const struct parser *ps, struct cfs_policy *p)
+{
+        if (!ps->tpm_section && !p->require_tpm)
+                return;
+        if (!key_seen(ps, "TPM", "MeasurePCR"))
+                p->measure_pcr = 13;
+        if (!key_seen(ps, "TPM", "AntiRollback"))
+                p->anti_rollback = CFS_ROLLBACK_IF_PRESENT;
 }
 
 /* A policy must name at least one way to trust a digest. */
@@ -320,6 +351,7 @@ int cfs_policy_parse(const char *text, size_t len, const char *name, struct cfs_
                         return r;
                 pos += n + 1;
         }
+        tpm_defaults(&ps, &p);
         int r = policy_validate(&p, name, err);
         if (r < 0)
                 return r;

@@ -39,8 +39,34 @@ static void test_defaults(void **state)
         assert_string_equal(p.tpm_blob, "/composefs/tpm-policy.blob");
         assert_string_equal(p.tpm_approvals, "/composefs/tpm-policy.approvals");
         assert_string_equal(p.tpm_device, "device:/dev/tpmrm0");
+        /* no [TPM] section, no RequireTPMPolicy: the TPM is not used at all */
+        assert_int_equal(p.measure_pcr, -1);
+        assert_int_equal(p.anti_rollback, CFS_ROLLBACK_OFF);
+        cfs_policy_init(&p);
+        assert_int_equal(p.measure_pcr, -1);
+        assert_int_equal(p.anti_rollback, CFS_ROLLBACK_OFF);
+}
+
+/* A [TPM] section, even empty, or RequireTPMPolicy=yes turns on measurement
+ * into PCR 13 and the if-present floor; explicit values win. */
+static void test_tpm_use_defaults(void **state)
+{
+        (void)state;
+        struct cfs_policy p;
+        struct cfs_error err;
+        assert_int_equal(parse("[TPM]\n", &p, &err), 0);
         assert_int_equal(p.measure_pcr, 13);
         assert_int_equal(p.anti_rollback, CFS_ROLLBACK_IF_PRESENT);
+        assert_int_equal(parse("[Trust]\nRequireTPMPolicy=yes\n", &p, &err), 0);
+        assert_int_equal(p.measure_pcr, 13);
+        assert_int_equal(p.anti_rollback, CFS_ROLLBACK_IF_PRESENT);
+        assert_int_equal(parse("[TPM]\nMeasurePCR=no\n", &p, &err), 0);
+        assert_int_equal(p.measure_pcr, -1);
+        assert_int_equal(p.anti_rollback, CFS_ROLLBACK_IF_PRESENT);
+        assert_int_equal(parse("[Trust]\nRequireTPMPolicy=no\nRequireSignature=yes\n", &p, &err),
+                         0);
+        assert_int_equal(p.measure_pcr, -1);
+        assert_int_equal(p.anti_rollback, CFS_ROLLBACK_OFF);
 }
 
 static void test_tpm_section(void **state)
@@ -228,9 +254,10 @@ static void test_tightening(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_defaults),   cmocka_unit_test(test_full),
-            cmocka_unit_test(test_errors),     cmocka_unit_test(test_downgrades),
-            cmocka_unit_test(test_tightening), cmocka_unit_test(test_tpm_section),
+            cmocka_unit_test(test_defaults),         cmocka_unit_test(test_full),
+            cmocka_unit_test(test_errors),           cmocka_unit_test(test_downgrades),
+            cmocka_unit_test(test_tightening),       cmocka_unit_test(test_tpm_section),
+            cmocka_unit_test(test_tpm_use_defaults),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
