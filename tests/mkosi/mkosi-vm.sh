@@ -11,7 +11,8 @@
 # changed (or with -f), then boots it with `mkosi vm` under qemu TCG with
 # composefs=<digest of the image> on the kernel command line:
 #   default       interactive: the VM's console (root is logged in; try
-#                 `cfsroot status`, `findmnt /`); `poweroff` ends it
+#                 `cfsroot status`, `findmnt /`); `poweroff` ends it. A copy
+#                 of the image (mkosi --ephemeral): changes are gone after it
 #   --check       the test (meson suite mkosi): a fresh copy of the image
 #                 (mkosi --ephemeral, so the first-boot fs-verity step runs
 #                 every time), the check unit prints markers and powers off,
@@ -58,6 +59,10 @@ if [ ${#missing[@]} -gt 0 ]; then
                 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
         }
 fi
+
+# one run at a time: a build replaces the output a running VM boots from
+exec 8>"$MK_CACHE/run.lock"
+flock -w 3600 8 || mk_die "timed out waiting for $MK_CACHE/run.lock"
 
 tools=$("$MK_DIR/tools-tree.sh")
 mirror=$(mk_mirror)
@@ -133,7 +138,7 @@ build_if_needed() {
         fi
 }
 
-mk_locked build build_if_needed
+build_if_needed
 digest=$(cat "$out/cfsroot-vm.digest")
 [[ $digest =~ ^[0-9a-f]{64}$ ]] || mk_die "no image digest in $out/cfsroot-vm.digest"
 
@@ -144,9 +149,9 @@ build)
         ;;
 interactive)
         mk_log "booting (qemu TCG, 1-2 minutes): composefs=$digest"
-        exec 9>"$MK_CACHE/vm.lock"
-        flock 9
-        in_tools mkosi "${mkosi_opts[@]}" --kernel-command-line-extra="composefs=$digest" vm "$@"
+        # --ephemeral: a copy of the image, so every boot is a first boot and the
+        # built image stays as mkosi made it (the check needs that)
+        in_tools mkosi "${mkosi_opts[@]}" --ephemeral=yes --kernel-command-line-extra="composefs=$digest" vm "$@"
         exit $?
         ;;
 esac
@@ -155,8 +160,6 @@ esac
 log=$MK_CACHE/check.log
 mk_log "booting a fresh copy (qemu TCG, timeout $timeout s): composefs=$digest"
 t0=$SECONDS
-exec 9>"$MK_CACHE/vm.lock"
-flock 9
 tailpid=
 : >"$log"
 if [ "${CFSROOT_VM_VERBOSE:-0}" = 1 ]; then
