@@ -507,6 +507,18 @@ static int rollback_raise(const struct rollback_args *a)
                           a->to, CFS_TPM_ROLLBACK_MAX);
                 return CFS_EXIT_FAILURE;
         }
+        /* --auto (cfsroot-mark-good.service on every machine): without a TPM or
+         * an enrolled index there is nothing to protect; say so before the
+         * deployments and certificates are even looked at */
+        _cleanup_(cfs_tpm_closep) struct cfs_tpm *tpm = NULL;
+        struct cfs_tpm_rollback_state s;
+        int r = cfs_tpm_open(a->tcti, &tpm, &err);
+        if (r >= 0)
+                r = cfs_tpm_rollback_read(tpm, a->index, &s, &err);
+        if ((r == -ENODEV || r == -ENOENT) && a->automatic) {
+                log_info("%s: anti-rollback not in use, nothing to raise", cfs_error_text(&err, r));
+                return CFS_EXIT_OK;
+        }
         if (raise_limit(a, &limit, &booted, &lowest, &list, &n) < 0)
                 return CFS_EXIT_FAILURE;
         uint64_t target = a->have_to ? a->to : limit;
@@ -531,16 +543,6 @@ static int rollback_raise(const struct rollback_args *a)
                         printf("kept %s: generation %" PRIu64 " (%s)\n", list[i].name,
                                list[i].generation, list[i].why);
 
-        _cleanup_(cfs_tpm_closep) struct cfs_tpm *tpm = NULL;
-        struct cfs_tpm_rollback_state s;
-        int r = cfs_tpm_open(a->tcti, &tpm, &err);
-        if (r >= 0)
-                r = cfs_tpm_rollback_read(tpm, a->index, &s, &err);
-        if ((r == -ENODEV || r == -ENOENT) && a->automatic) {
-                /* not enrolled, or no TPM: nothing to protect, nothing to do */
-                log_info("%s: anti-rollback not in use, nothing to raise", cfs_error_text(&err, r));
-                return CFS_EXIT_OK;
-        }
         if (r < 0)
                 return log_cfs_error(r, &err, "cannot read the anti-rollback index");
         if (target <= s.minimum) {
