@@ -27,29 +27,6 @@ pcr7=/sys/class/tpm/tpm0/pcr-sha256/7
 
 pcr7_now() { tr 'A-F' 'a-f' <$pcr7; }
 
-# TPM2_PCR_Extend(PCR 7, password session, sha256 bank only, digest 0x11 * 32);
-# the response (tag TPM_ST_SESSIONS, 19 bytes) must have TPM_RC_SUCCESS.
-extend_pcr7() {
-        cmd='\x80\x02\x00\x00\x00\x41\x00\x00\x01\x82\x00\x00\x00\x07'
-        cmd="$cmd"'\x00\x00\x00\x09\x40\x00\x00\x09\x00\x00\x00\x00\x00'
-        cmd="$cmd"'\x00\x00\x00\x01\x00\x0b'
-        i=0
-        while [ $i -lt 32 ]; do
-                cmd="$cmd"'\x11'
-                i=$((i + 1))
-        done
-        exec 3<>/dev/tpmrm0
-        # shellcheck disable=SC2059 # the format is the command as \xHH escapes
-        printf "$cmd" >&3
-        resp=$(dd bs=4096 count=1 <&3 2>/dev/null | od -An -tx1 | tr -d ' \n')
-        exec 3>&-
-        echo "TPM2_PCR_Extend response: $resp"
-        case $resp in
-        80020000001300000000*) ok "TPM2_PCR_Extend(PCR 7) succeeded" ;;
-        *) fail "TPM2_PCR_Extend(PCR 7) failed: response $resp" ;;
-        esac
-}
-
 # Put the approvals file /vm-auth/NAME where setup-root reads it.
 use_approvals() {
         cp "/vm-auth/$1" $approvals || fail "cannot install approvals $1"
@@ -84,7 +61,7 @@ expect_output "would boot"
 expect_output "TPM policy"
 ok "the owner's approval of the current PCR 7 is accepted"
 
-extend_pcr7
+tpm_extend_pcr 7 # guest-lib.sh: digest 0x11 * 32, sha256 bank
 [ "$(pcr7_now)" = "$PCR7_NEW" ] || fail "PCR 7 is $(pcr7_now) after the extend, the host predicted $PCR7_NEW"
 ok "PCR 7 changed to the predicted $PCR7_NEW"
 
