@@ -189,20 +189,21 @@ fail() {
         echo "----" >&2
         mk_die "$*"
 }
-marker() { grep -a "^$1" "$log" | head -n1 | sed "s/^$1 *//"; }
+# markers may follow a shell prompt on the same console line: not anchored
+marker() { grep -ao "$1.*" "$log" | head -n1 | sed "s/^$1 *//"; }
 if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
         fail "the VM did not finish within $timeout s"
 fi
-grep -aq '^CFSROOT-MKOSI-DONE' "$log" || fail "no CFSROOT-MKOSI-DONE marker: the VM did not boot into the real system"
+grep -aq 'CFSROOT-MKOSI-DONE' "$log" || fail "no CFSROOT-MKOSI-DONE marker: the VM did not boot into the real system"
 root=$(marker CFSROOT-MKOSI-ROOT:)
 case $root in
 overlay\ *verity=require*) ;;
 *) fail "/ is not the composefs overlay with verity=require: '$root'" ;;
 esac
 [ "$(marker CFSROOT-MKOSI-STATUS-EXIT:)" = 0 ] || fail "cfsroot status did not exit 0"
-grep -aq "^CFSROOT-MKOSI-STATUS: *digest *$digest\$" "$log" || fail "cfsroot status does not name digest $digest"
-grep -aq "^CFSROOT-MKOSI-CHECK: /usr read-only" "$log" || fail "/usr is writable"
-if grep -aq "^CFSROOT-MKOSI-CHECK: failed unit: cfsroot" "$log"; then
+grep -aq "CFSROOT-MKOSI-STATUS: *digest *$digest\$" "$log" || fail "cfsroot status does not name digest $digest"
+grep -aq "CFSROOT-MKOSI-CHECK: /usr read-only" "$log" || fail "/usr is writable"
+if grep -aq "CFSROOT-MKOSI-CHECK: failed unit: cfsroot" "$log"; then
         fail "a cfsroot unit failed in the booted system"
 fi
 grep -aq "note: fs-verity enabled on [1-9][0-9]* files below /sysroot/composefs/objects" "$log" ||
@@ -210,6 +211,6 @@ grep -aq "note: fs-verity enabled on [1-9][0-9]* files below /sysroot/composefs/
 grep -aq "cfsroot: booted composefs image /sysroot/composefs/images/$digest, digest $digest, command-line digest, fs-verity (measured by the kernel)" "$log" ||
         fail "no 'booted composefs image' line from setup-root in the initrd"
 mk_log "PASS in ${secs}s: / is $root"
-grep -a '^CFSROOT-MKOSI-STATUS:' "$log" | sed 's/^CFSROOT-MKOSI-STATUS: /mkosi-vm:   /' >&2
+grep -ao 'CFSROOT-MKOSI-STATUS:.*' "$log" | sed 's/^CFSROOT-MKOSI-STATUS: /mkosi-vm:   /' >&2
 grep -a 'note: fs-verity enabled on' "$log" | sed 's/^.*note: /mkosi-vm:   first boot: /' >&2
-grep -a '^CFSROOT-MKOSI-\(VERITY\|CHECK\|BLAME\):' "$log" | sed 's/^CFSROOT-MKOSI-/mkosi-vm:   /' >&2
+grep -ao 'CFSROOT-MKOSI-\(VERITY\|CHECK\|BLAME\):.*' "$log" | sed 's/^CFSROOT-MKOSI-/mkosi-vm:   /' >&2
