@@ -17,19 +17,6 @@ BLOBTOOL=$(dirname "$(realpath "$0")")/blobtool.py
 . "$(dirname "$(realpath "$0")")/lib.sh"
 tpm_test_init cfsroot-tpm-auth swtpm tpm2_pcrread tpm2_pcrextend tpm2_loadexternal python3 openssl sha256sum
 
-# expect_out NAME NEEDLE CMD...: CMD succeeds and says NEEDLE on stdout
-expect_out() {
-        local name=$1 needle=$2 rc=0
-        shift 2
-        "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
-        if [ "$rc" -ne 0 ]; then
-                bad "$name: exit $rc: $(cat "$tmp/err")"
-        elif ! grep -qF -- "$needle" "$tmp/out"; then
-                bad "$name: output lacks '$needle': $(cat "$tmp/out")"
-        else
-                ok "$name"
-        fi
-}
 pcr_value() { # PCR -> hex value of the sha256 bank of $TPM2TSS_TCTI
         TPM2TOOLS_TCTI=$TPM2TSS_TCTI tpm2_pcrread "sha256:$1" | sed -n 's/.*: 0x//p' | tr 'A-F' 'a-f'
 }

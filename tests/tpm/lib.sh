@@ -63,6 +63,20 @@ expect_fail() {
         fi
 }
 
+# expect_out NAME NEEDLE CMD...: CMD succeeds and says NEEDLE on stdout
+expect_out() {
+        local name=$1 needle=$2 rc=0
+        shift 2
+        "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+        if [ "$rc" -ne 0 ]; then
+                bad "$name: exit $rc: $(cat "$tmp/err")"
+        elif ! grep -qF -- "$needle" "$tmp/out"; then
+                bad "$name: output lacks '$needle': $(cat "$tmp/out")"
+        else
+                ok "$name"
+        fi
+}
+
 # expect_rc NAME RC CMD...
 expect_rc() {
         local name=$1 want=$2 rc=0

@@ -28,19 +28,6 @@ expect_fail() {
                 ok "$name ($(head -c 200 "$tmp/err"))"
         fi
 }
-# expect_out NAME NEEDLE CMD...: CMD succeeds and says NEEDLE on stdout
-expect_out() {
-        local name=$1 needle=$2 rc=0
-        shift 2
-        "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
-        if [ "$rc" -ne 0 ]; then
-                bad "$name: exit $rc: $(cat "$tmp/err")"
-        elif ! grep -qF -- "$needle" "$tmp/out"; then
-                bad "$name: output lacks '$needle': $(cat "$tmp/out")"
-        else
-                ok "$name"
-        fi
-}
 # expect_note NAME NEEDLE CMD...: CMD succeeds and says NEEDLE on stderr (a notice)
 expect_note() {
         local name=$1 needle=$2 rc=0
@@ -53,12 +40,6 @@ expect_note() {
         else
                 ok "$name ($(head -c 200 "$tmp/err"))"
         fi
-}
-expect_rc() {
-        local name=$1 want=$2 rc=0
-        shift 2
-        "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
-        if [ "$rc" -eq "$want" ]; then ok "$name"; else bad "$name: exit $rc, expected $want: $(cat "$tmp/err")"; fi
 }
 # minimum TCTI -> the floor cfsroot reads ("none" if not defined)
 minimum() {
