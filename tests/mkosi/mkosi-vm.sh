@@ -65,7 +65,7 @@ exec 8>"$MK_CACHE/run.lock"
 flock -w 3600 8 || mk_die "timed out waiting for $MK_CACHE/run.lock"
 
 tools=$("$MK_DIR/tools-tree.sh")
-mirror=$(mk_mirror)
+mirror=$(vm_debian_mirror)
 out=$MK_CACHE/output
 # meson's build directory is reused between builds (ninja compares mtimes),
 # one per source tree: a checkout whose files are older than the objects

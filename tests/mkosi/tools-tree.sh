@@ -52,9 +52,9 @@ build_if_missing() {
         [ -x "$2/usr/bin/mkosi" ] || build "$@"
 }
 
-mirror=$(mk_mirror)
+mirror=$(vm_debian_mirror)
 [ -n "$mirror" ] || mk_die "no Debian mirror in /etc/apt/sources.list*; set CFSROOT_DEBIAN_MIRROR"
-key=$(mk_hash "${PACKAGES[*]}" "$mirror" "$0")
+key=$(vm_hash "${PACKAGES[*]}" "$mirror" "$0")
 out=$MK_CACHE/tools-$key
 mk_locked tools build_if_missing "$mirror" "$out"
 touch "$out"

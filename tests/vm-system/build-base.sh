@@ -76,7 +76,7 @@ build_if_missing() {
         [ -f "$2" ] || build "$@"
 }
 
-mirror=$(vmsys_mirror)
+mirror=$(vm_debian_mirror)
 [ -n "$mirror" ] || vm_die "no Debian mirror in /etc/apt/sources.list*; set CFSROOT_DEBIAN_MIRROR"
 key=$(vm_hash "${PACKAGES[*]} $KERNEL_PACKAGE" "$mirror" "$0")
 out=$VMSYS_CACHE/base-$key.tar.zst

@@ -2,7 +2,7 @@
 # tests/vm-system/lib.sh - shared helpers of the Tier B VM tests (host side),
 # sourced by tests/vm-system/*.sh. Builds on the Tier A harness
 # (tests/vm/lib.sh: cache directory, vm_log/vm_die, vm_require, vm_hash,
-# vm_locked, vm_flip_byte), which it sources read-only.
+# vm_locked, vm_flip_byte, vm_debian_mirror), which it sources read-only.
 # shellcheck shell=bash
 
 VMSYS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -10,32 +10,6 @@ VMSYS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$VMSYS_DIR/../vm/lib.sh"
 VMSYS_CACHE=$CFSROOT_CACHE/vm-system
 mkdir -p "$VMSYS_CACHE"
-
-# The host's Debian mirror (URI of the deb822 or one-line entry for bookworm,
-# stable or trixie), or $CFSROOT_DEBIAN_MIRROR.
-vmsys_mirror() {
-        if [ -n "${CFSROOT_DEBIAN_MIRROR:-}" ]; then
-                echo "$CFSROOT_DEBIAN_MIRROR"
-                return
-        fi
-        local f
-        {
-                for f in /etc/apt/sources.list.d/*.sources; do
-                        [ -f "$f" ] || continue
-                        awk 'tolower($1) == "uris:" { uri = $2 }
-                             /^[ \t]*$/ { uri = "" }
-                             tolower($1) == "suites:" {
-                                     for (i = 2; i <= NF; i++)
-                                             if ($i ~ /^(bookworm|stable|trixie)$/ && uri ~ /debian\/?$/) print uri
-                             }' "$f"
-                done
-                for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-                        [ -f "$f" ] || continue
-                        sed -E 's/\[[^]]*\]//' "$f" |
-                                awk '$1 == "deb" && $3 ~ /^(bookworm|stable|trixie)$/ && $2 ~ /debian\/?$/ { print $2 }'
-                done
-        } | head -n1
-}
 
 # The kernel command line of every Tier B boot (qemu TCG, see
 # /work/shared/VM-TESTING.md); the case adds composefs= etc. and, unless it

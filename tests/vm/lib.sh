@@ -54,6 +54,32 @@ vm_locked() {
         ) 9>"$VM_CACHE/$name.lock"
 }
 
+# The host's Debian mirror (URI of the deb822 or one-line entry for bookworm,
+# stable or trixie), or $CFSROOT_DEBIAN_MIRROR.
+vm_debian_mirror() {
+        if [ -n "${CFSROOT_DEBIAN_MIRROR:-}" ]; then
+                echo "$CFSROOT_DEBIAN_MIRROR"
+                return
+        fi
+        local f
+        {
+                for f in /etc/apt/sources.list.d/*.sources; do
+                        [ -f "$f" ] || continue
+                        awk 'tolower($1) == "uris:" { uri = $2 }
+                             /^[ \t]*$/ { uri = "" }
+                             tolower($1) == "suites:" {
+                                     for (i = 2; i <= NF; i++)
+                                             if ($i ~ /^(bookworm|stable|trixie)$/ && uri ~ /debian\/?$/) print uri
+                             }' "$f"
+                done
+                for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+                        [ -f "$f" ] || continue
+                        sed -E 's/\[[^]]*\]//' "$f" |
+                                awk '$1 == "deb" && $3 ~ /^(bookworm|stable|trixie)$/ && $2 ~ /debian\/?$/ { print $2 }'
+                done
+        } | head -n1
+}
+
 # ---- helpers for the host part of test cases (cases/*.sh) ----
 
 # A small OS-like tree in DIR: the directories setup-root needs (sysroot, etc,
