@@ -8,6 +8,7 @@
  * FS_IOC_MEASURE_VERITY. Runs on the host (mkimage, digest) and in the initrd
  * (setup-root measures or computes the image digest).
  */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libfsverity.h>
@@ -413,6 +414,59 @@ int cfs_verity_measure(int fd, uint8_t digest[CFS_DIGEST_SIZE])
         if (u.d.digest_algorithm != FS_VERITY_HASH_ALG_SHA256 || u.d.digest_size != CFS_DIGEST_SIZE)
                 return -EINVAL;
         memcpy(digest, u.d.digest, CFS_DIGEST_SIZE);
+        return 0;
+}
+
+int cfs_verity_check_descriptor(const void *desc, size_t len, uint64_t size,
+                                const uint8_t measured[CFS_DIGEST_SIZE])
+{
+        struct fsverity_descriptor d;
+        uint8_t hash[CFS_DIGEST_SIZE];
+        unsigned int n = 0;
+
+        if (len != sizeof(d))
+                return -EBADMSG;
+        memcpy(&d, desc, sizeof(d));
+        /* what composefs names objects by; anything else measures differently */
+        if (d.version != 1 || d.hash_algorithm != FS_VERITY_HASH_ALG_SHA256 ||
+            d.log_blocksize != 12 || d.salt_size != 0)
+                return -EINVAL;
+        if (le64toh(d.data_size) != size)
+                return -EIO;
+        /* The file digest is the hash of exactly this descriptor (sig_size 0):
+         * the measurement then names these parameters, not a descriptor that
+         * was misread. pthread_once: EVP_MD fetched once, as for the hasher. */
+        pthread_once(&sha256_once, sha256_fetch);
+        if (!sha256_md)
+                return -ENOSYS;
+        if (EVP_Digest(desc, len, hash, &n, sha256_md, NULL) != 1 || n != CFS_DIGEST_SIZE)
+                return -EIO;
+        if (memcmp(hash, measured, CFS_DIGEST_SIZE) != 0)
+                return -EBADMSG;
+        return 0;
+}
+
+int cfs_verity_measure_composefs(int fd, uint64_t size, uint8_t digest[CFS_DIGEST_SIZE])
+{
+        uint8_t measured[CFS_DIGEST_SIZE];
+        struct fsverity_descriptor desc;
+
+        int r = cfs_verity_measure(fd, measured);
+        if (r < 0)
+                return r;
+        struct fsverity_read_metadata_arg arg = {
+            .metadata_type = FS_VERITY_METADATA_TYPE_DESCRIPTOR,
+            .offset = 0,
+            .length = sizeof(desc),
+            .buf_ptr = (uint64_t)(uintptr_t)&desc,
+        };
+        int got = ioctl(fd, FS_IOC_READ_VERITY_METADATA, &arg);
+        if (got < 0)
+                return -errno;
+        r = cfs_verity_check_descriptor(&desc, (size_t)got, size, measured);
+        if (r < 0)
+                return r;
+        memcpy(digest, measured, CFS_DIGEST_SIZE);
         return 0;
 }
 

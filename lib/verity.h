@@ -59,6 +59,24 @@ int cfs_verity_digest_buffer(const void *buf, size_t len, uint8_t digest[CFS_DIG
 /* Kernel-measured digest. -ENODATA: file has no fs-verity; -ENOTTY/-EOPNOTSUPP:
  * the file system or kernel has no fs-verity; -EINVAL: not sha256. */
 int cfs_verity_measure(int fd, uint8_t digest[CFS_DIGEST_SIZE]);
+/*
+ * The composefs digest of @fd (sha256, 4096-byte blocks, no salt) taken from
+ * the kernel instead of reading the file, for a file that has fs-verity
+ * already: FS_IOC_MEASURE_VERITY plus the descriptor (FS_IOC_READ_VERITY_METADATA,
+ * Linux 5.12+), because the measurement also covers the block size and salt the
+ * file was enabled with. 0 and @digest set only if the descriptor says sha256,
+ * 4096-byte blocks, no salt and @size bytes, and hashes to the measurement.
+ * Otherwise a negative errno and the caller must hash the file itself: the
+ * ioctls' errors (-ENODATA no fs-verity, -ENOTTY/-EOPNOTSUPP none here, ...),
+ * -EINVAL other parameters, -EIO another size, -EBADMSG descriptor and
+ * measurement disagree. Nothing is read from the file's data.
+ */
+int cfs_verity_measure_composefs(int fd, uint64_t size, uint8_t digest[CFS_DIGEST_SIZE]);
+/* The checks of cfs_verity_measure_composefs() on a descriptor @desc (@len bytes,
+ * as FS_IOC_READ_VERITY_METADATA returns it: sig_size zeroed) and the kernel's
+ * sha256 measurement @measured; the same return values. Exposed for tests. */
+int cfs_verity_check_descriptor(const void *desc, size_t len, uint64_t size,
+                                const uint8_t measured[CFS_DIGEST_SIZE]);
 /* Enable fs-verity (sha256, 4096). -EEXIST if already enabled (not an error for
  * callers that only want it on), -EOPNOTSUPP/-ENOTTY where unsupported. */
 int cfs_verity_enable(int fd);
