@@ -24,6 +24,11 @@
  * entry of the set (RENAME_NOREPLACE; an existing object wins), fsync the ab/
  * directories.
  *
+ * cfs_store_add_fd() and cfs_store_add_fd_digest() (the scanner, for a source
+ * with fs-verity whose measurement is the digest) start at step 2 with the
+ * digest they are given: step 4 is what checks that the content is what it
+ * says, so it is never skipped for them (digest_of_written is false).
+ *
  * The staging directory is made on the first new object and flock()ed for the
  * life of the handle: cfs_store_open() removes only staging directories it can
  * lock, i.e. those of processes that are gone.
@@ -840,6 +845,25 @@ static void note_novelty(struct cfs_store *s, bool added)
         int v = atomic_load_explicit(&s->novelty, memory_order_relaxed);
         v = added ? CFS_MIN(v + 1, NOVELTY_MAX) : CFS_MAX(v - 2, -NOVELTY_MAX);
         atomic_store_explicit(&s->novelty, v, memory_order_relaxed); /* racy by design: a hint */
+}
+
+int cfs_store_add_fd_digest(struct cfs_store *s, int fd, uint64_t size, const struct stat *before,
+                            struct cfs_verity_scratch *scratch,
+                            const uint8_t digest[CFS_DIGEST_SIZE], enum cfs_store_added *ret_added,
+                            bool *ret_verity, struct cfs_error *err)
+{
+        struct stat st;
+        if (!before) {
+                if (fstat(fd, &st) < 0)
+                        return cfs_error_set(err, errno, "%s", strerror(errno));
+                before = &st;
+        }
+        /* steps 2-5 of "hash first" without step 1: the digest is known */
+        int r = add_object(s, fd, size, before, false, scratch, digest, ret_added, ret_verity, err);
+        if (r < 0)
+                return r;
+        note_novelty(s, *ret_added == CFS_STORE_ADDED);
+        return 0;
 }
 
 static bool use_copy_first(struct cfs_store *s)

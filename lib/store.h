@@ -65,6 +65,20 @@ int cfs_store_add_fd(struct cfs_store *s, int fd, uint64_t size,
                      bool *ret_verity, struct cfs_error *err);
 
 /*
+ * cfs_store_add_fd() for a caller that has an fstat() of @fd already (@before,
+ * NULL: made here) and a thread's @scratch (NULL: made when a copy must be
+ * hashed), and whose @digest does not come from reading @fd (the directory
+ * scanner with the kernel's fs-verity measurement of the source): an existing
+ * object means nothing is read; a new one is copied, the source checked
+ * against @before and the copy verified exactly as in cfs_store_add_fd().
+ * Counts towards the hint of cfs_store_add_fd_hashing() like its own adds.
+ */
+int cfs_store_add_fd_digest(struct cfs_store *s, int fd, uint64_t size, const struct stat *before,
+                            struct cfs_verity_scratch *scratch,
+                            const uint8_t digest[CFS_DIGEST_SIZE], enum cfs_store_added *ret_added,
+                            bool *ret_verity, struct cfs_error *err);
+
+/*
  * Like cfs_store_add_fd() for content whose digest is not known yet; the digest
  * is returned in @ret_digest. @before is the caller's fstat() of @fd made before
  * anything was read (NULL: made here); @scratch the calling thread's read buffer
