@@ -15,6 +15,10 @@
  * /proc/self/fd/DIR/NAME. A hashing thread only writes the digest[] of its node;
  * has_digest and the payload are set by the calling thread after the pool has
  * drained, so the tree (arena, tables) is only ever changed by one thread.
+ * The "fstat" is a statx(), which also says whether a file has fs-verity: for
+ * such a file a hashing thread takes the kernel's measurement as the digest if
+ * it was enabled with the composefs parameters (measure_one()), instead of
+ * reading the file.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -57,6 +61,7 @@ struct job {
         struct cfs_node *node;
         int fd;
         struct stat st; /* as fstat()ed when opened */
+        bool verity;    /* STATX_ATTR_VERITY: try the kernel's measurement first */
 };
 
 struct pool {
@@ -84,6 +89,7 @@ struct pool {
 
         atomic_uint_fast64_t files_hashed, bytes_hashed;
         atomic_uint_fast64_t added, existed, no_verity;
+        atomic_uint_fast64_t from_verity; /* digests measured by the kernel, not read */
 };
 
 static bool ts_eq(const struct timespec *a, const struct timespec *b)
@@ -104,6 +110,36 @@ static void pool_fail(struct pool *p, struct cfs_node *n, int r, const struct cf
         atomic_store(&p->failed, true);
 }
 
+/* A source file with fs-verity: its digest from the kernel, without reading
+ * it, if it was enabled with the composefs parameters (else 0 and the caller
+ * hashes it as any other file). 1 = done. */
+static int measure_one(struct pool *p, const struct job *j, struct cfs_verity_scratch *scratch,
+                       struct cfs_error *e)
+{
+        struct cfs_node *n = j->node;
+        enum cfs_store_added added;
+        bool verity;
+
+        if (cfs_verity_measure_composefs(j->fd, n->size, n->digest) < 0)
+                return 0;
+        /* No torn-read check (no fstat after): the content of a file with
+         * fs-verity cannot change, and the measurement is of that content. */
+        if (p->store) {
+                /* the object is looked up by this digest; a new one is copied,
+                 * the source checked against j->st and the copy verified as for
+                 * any other file (store.c step 4) */
+                int r = cfs_store_add_fd_digest(p->store, j->fd, n->size, &j->st, scratch,
+                                                n->digest, &added, &verity, e);
+                if (r < 0)
+                        return r;
+                atomic_fetch_add(added == CFS_STORE_ADDED ? &p->added : &p->existed, 1);
+                if (!verity)
+                        atomic_fetch_add(&p->no_verity, 1);
+        }
+        atomic_fetch_add(&p->from_verity, 1);
+        return 1;
+}
+
 static int hash_one(struct pool *p, const struct job *j, struct cfs_verity_scratch *scratch,
                     struct cfs_error *e)
 {
@@ -113,7 +149,10 @@ static int hash_one(struct pool *p, const struct job *j, struct cfs_verity_scrat
         struct stat st;
         int r;
 
-        if (p->store) {
+        r = j->verity ? measure_one(p, j, scratch, e) : 0;
+        if (r < 0)
+                return r;
+        if (r == 0 && p->store) {
                 /* checks that the file did not change while it was read, too */
                 r = cfs_store_add_fd_hashing(p->store, j->fd, n->size, &j->st, scratch, n->digest,
                                              &added, &verity, e);
@@ -122,7 +161,7 @@ static int hash_one(struct pool *p, const struct job *j, struct cfs_verity_scrat
                 atomic_fetch_add(added == CFS_STORE_ADDED ? &p->added : &p->existed, 1);
                 if (!verity)
                         atomic_fetch_add(&p->no_verity, 1);
-        } else {
+        } else if (r == 0) {
                 r = cfs_verity_digest_fd_sized(j->fd, n->size, scratch, n->digest);
                 if (r < 0)
                         return cfs_error_set(e, r, "cannot compute the fs-verity digest: %s",
@@ -599,15 +638,43 @@ static int read_symlink(struct scan *s, struct cfs_node *n, int dir_fd, const ch
         return 0;
 }
 
+/* fstat() of @fd by statx(), which also tells whether the file has fs-verity
+ * (STATX_ATTR_VERITY) at no extra syscall; *ret_verity is false where the
+ * file system does not report the attribute. -errno. */
+static int fstat_verity(int fd, struct stat *st, bool *ret_verity)
+{
+        struct statx x;
+        if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS, &x) < 0)
+                return -errno;
+        *st = (struct stat){
+            .st_dev = makedev(x.stx_dev_major, x.stx_dev_minor),
+            .st_ino = x.stx_ino,
+            .st_mode = x.stx_mode,
+            .st_nlink = x.stx_nlink,
+            .st_uid = x.stx_uid,
+            .st_gid = x.stx_gid,
+            .st_rdev = makedev(x.stx_rdev_major, x.stx_rdev_minor),
+            .st_size = (off_t)x.stx_size,
+            .st_blksize = (blksize_t)x.stx_blksize,
+            .st_blocks = (blkcnt_t)x.stx_blocks,
+            .st_atim = {x.stx_atime.tv_sec, x.stx_atime.tv_nsec},
+            .st_mtim = {x.stx_mtime.tv_sec, x.stx_mtime.tv_nsec},
+            .st_ctim = {x.stx_ctime.tv_sec, x.stx_ctime.tv_nsec},
+        };
+        *ret_verity =
+            (x.stx_attributes_mask & STATX_ATTR_VERITY) && (x.stx_attributes & STATX_ATTR_VERITY);
+        return 0;
+}
+
 /* Open a regular file found by lstat @st, making sure it is still that file. */
 static int open_regular(struct scan *s, int dir_fd, const char *name, const struct stat *st,
-                        struct stat *ret_st)
+                        struct stat *ret_st, bool *ret_verity)
 {
         int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return scan_errno(s, -errno);
-        if (fstat(fd, ret_st) < 0) {
-                int r = -errno;
+        int r = fstat_verity(fd, ret_st, ret_verity);
+        if (r < 0) {
                 close(fd);
                 return scan_errno(s, r);
         }
@@ -643,10 +710,11 @@ static int read_inline(struct scan *s, struct cfs_node *n, int fd)
 }
 
 /* Content and xattrs of a regular file (xattrs through the fd where one is open).
- * @fd >= 0: the file, open already (taken over), @st its fstat(); else @st is
- * its lstat() and it is opened here unless it is empty. */
+ * @fd >= 0: the file, open already (taken over), @st its fstat() and @verity
+ * whether it has fs-verity; else @st is its lstat() and it is opened here
+ * unless it is empty. */
 static int regular_content(struct scan *s, struct cfs_node *n, int dir_fd, const char *name,
-                           const struct stat *st, const char *xpath, int fd)
+                           const struct stat *st, bool verity, const char *xpath, int fd)
 {
         struct stat fst;
         if (fd >= 0)
@@ -654,7 +722,7 @@ static int regular_content(struct scan *s, struct cfs_node *n, int dir_fd, const
         else if (n->size == 0) /* no content, no digest, no payload (like mkcomposefs) */
                 return read_xattrs(s, n, xpath, -1);
         else {
-                fd = open_regular(s, dir_fd, name, st, &fst);
+                fd = open_regular(s, dir_fd, name, st, &fst, &verity);
                 if (fd < 0)
                         return fd;
         }
@@ -670,20 +738,22 @@ static int regular_content(struct scan *s, struct cfs_node *n, int dir_fd, const
                 return r;
         }
         s->progress.bytes_total += n->size;
-        struct job j = {.node = n, .fd = fd, .st = fst};
+        struct job j = {.node = n, .fd = fd, .st = fst, .verity = verity};
         return pool_submit(&s->pool, &j);
 }
 
 static int push_dir(struct scan *s, struct cfs_node *n, int fd);
 
 /* Open entry @name of @dir_fd that getdents says is a regular file or a
- * directory, and fstat() it: openat + fstat instead of lstat + openat + fstat.
+ * directory, and fstat() it (by statx: *ret_verity = it has fs-verity): openat
+ * + fstat instead of lstat + openat + fstat.
  * -1 if that does not work out (another type, no such type hint, cannot be
  * opened: an unreadable empty file is fine, a directory that cannot be read is
  * an error): the caller then takes the lstat() way, which decides and names the
  * error as before. The lstat() way had the same window between looking and
  * opening, so nothing is opened here that it would not have opened. */
-static int open_by_type(int dir_fd, const char *name, unsigned char type, struct stat *st)
+static int open_by_type(int dir_fd, const char *name, unsigned char type, struct stat *st,
+                        bool *ret_verity)
 {
         int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
         mode_t want;
@@ -698,7 +768,7 @@ static int open_by_type(int dir_fd, const char *name, unsigned char type, struct
         int fd = openat(dir_fd, name, flags);
         if (fd < 0)
                 return -1;
-        if (fstat(fd, st) < 0 || (st->st_mode & S_IFMT) != want) {
+        if (fstat_verity(fd, st, ret_verity) < 0 || (st->st_mode & S_IFMT) != want) {
                 close(fd);
                 return -1;
         }
@@ -712,6 +782,7 @@ static int scan_entry(struct scan *s, struct frame *f, const char *name, unsigne
         int dir_fd = f->fd;
         struct cfs_node *n, *target;
         struct stat st;
+        bool verity = false;
         int r;
 
         r = path_set(s, f->path_len, name, name_len);
@@ -719,7 +790,7 @@ static int scan_entry(struct scan *s, struct frame *f, const char *name, unsigne
                 return r;
         if (name_len > CFS_NAME_MAX)
                 return scan_fail(s, ENAMETOOLONG, "name longer than %u bytes", CFS_NAME_MAX);
-        _cleanup_close_ int fd = open_by_type(dir_fd, name, type, &st);
+        _cleanup_close_ int fd = open_by_type(dir_fd, name, type, &st, &verity);
         if (fd < 0 && fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return scan_errno(s, -errno);
         r = cfs_tree_add_child(s->tree, f->node, name, name_len, &n);
@@ -758,7 +829,7 @@ static int scan_entry(struct scan *s, struct frame *f, const char *name, unsigne
                         return r;
                 return push_dir(s, n, TAKE_FD(fd));
         case S_IFREG:
-                return regular_content(s, n, dir_fd, name, &st, xpath, TAKE_FD(fd));
+                return regular_content(s, n, dir_fd, name, &st, verity, xpath, TAKE_FD(fd));
         case S_IFLNK:
                 r = read_symlink(s, n, dir_fd, name);
                 break;
@@ -1003,6 +1074,7 @@ int cfs_scan_dir(const char *path, const struct cfs_scan_options *opts, struct c
                 result->objects_added = atomic_load(&s.pool.added);
                 result->objects_existed = atomic_load(&s.pool.existed);
                 result->objects_without_verity = atomic_load(&s.pool.no_verity);
+                result->digests_from_verity = atomic_load(&s.pool.from_verity);
         }
         *ret = TAKE_PTR(s.tree);
 out:

@@ -31,6 +31,9 @@ struct cfs_scan_options {
 
 struct cfs_scan_result {
         uint64_t objects_added, objects_existed, objects_without_verity;
+        /* files with fs-verity (sha256, 4096, no salt) whose digest was the
+         * kernel's measurement: not read (with a store: unless copied in) */
+        uint64_t digests_from_verity;
 };
 
 int cfs_scan_dir(const char *path, const struct cfs_scan_options *opts, struct cfs_tree **ret,
