@@ -244,6 +244,8 @@ static void print_json(const struct mkimage_args *a, const char *hex, uint64_t s
         printf("{\"image\":");
         json_print_string(stdout, a->image);
         printf(",\"digest\":\"%s\",\"size\":%" PRIu64 ",\"entries\":%zu", hex, size, entries);
+        if (!a->from_dump)
+                printf(",\"digests_from_verity\":%" PRIu64, sr->digests_from_verity);
         if (a->store)
                 printf(",\"objects_added\":%" PRIu64 ",\"objects_existing\":%" PRIu64
                        ",\"objects_without_verity\":%" PRIu64,
@@ -309,6 +311,10 @@ int cmd_mkimage(int argc, char **argv)
                 if (a.store)
                         log_info("%s: %" PRIu64 " objects added, %" PRIu64 " already present",
                                  a.store, sr.objects_added, sr.objects_existed);
+                /* only when there are some: most sources have no fs-verity */
+                if (sr.digests_from_verity > 0)
+                        log_info("%s: %" PRIu64 " digests taken from fs-verity", a.source,
+                                 sr.digests_from_verity);
         }
         if (a.store && sr.objects_without_verity > 0 && !a.quiet)
                 log_warning("%s: fs-verity is not available on this file system: %" PRIu64
