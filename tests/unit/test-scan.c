@@ -484,6 +484,7 @@ static void test_store_and_progress(void **state)
         assert_int_equal(res.objects_added, 3);
         assert_int_equal(res.objects_existed, 1);
         assert_int_equal(res.objects_without_verity, 4); /* no fs-verity in the host kernel */
+        assert_int_equal(res.digests_from_verity, 0);    /* nor on the sources */
         const char *files[] = {"f0", "f1", "f2", "dup"};
         for (unsigned i = 0; i < 4; i++) {
                 struct cfs_node *n = get(t, files[i]);

@@ -4,7 +4,8 @@
  * fsverity-utils' `fsverity digest` for sizes around block boundaries, files
  * read from an offset, pipes, the hex helpers, and the kernel ioctls failing
  * cleanly where the file system has no fs-verity; the incremental hasher the
- * scanner and store use against libfsverity. Host.
+ * scanner and store use against libfsverity; the descriptor check that decides
+ * whether a kernel measurement is a composefs digest. Host.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libfsverity.h>
+#include <linux/fsverity.h>
 
 #include "fileio.h"
 #include "macros.h"
@@ -313,6 +316,128 @@ static void test_measure_without_verity(void **state)
         assert_true(r == -ENOTTY || r == -EOPNOTSUPP || r == -ENODATA);
 }
 
+/* ---- the descriptor check of cfs_verity_measure_composefs() ---- */
+
+struct desc_ctx {
+        uint8_t desc[512];
+        size_t len;
+};
+
+static int desc_cb(void *ctx, const void *desc, size_t size)
+{
+        struct desc_ctx *c = ctx;
+        if (size > sizeof(c->desc))
+                return -EINVAL;
+        memcpy(c->desc, desc, size);
+        c->len = size;
+        return 0;
+}
+
+struct buf_reader {
+        const uint8_t *p;
+        size_t left;
+};
+
+static int buf_read(void *fd, void *buf, size_t count)
+{
+        struct buf_reader *r = fd;
+        if (count > r->left)
+                return -EIO;
+        memcpy(buf, r->p, count);
+        r->p += count;
+        r->left -= count;
+        return 0;
+}
+
+/* What the kernel has for a file of @data enabled with these parameters: the
+ * descriptor (libfsverity's, as FS_IOC_READ_VERITY_METADATA returns it) and
+ * the measurement (libfsverity's digest of it). */
+static void enabled_as(const uint8_t *data, size_t len, uint32_t alg, uint32_t block_size,
+                       const uint8_t *salt, uint32_t salt_size, struct desc_ctx *desc,
+                       uint8_t measured[CFS_DIGEST_SIZE])
+{
+        struct libfsverity_metadata_callbacks cb = {.ctx = desc, .descriptor = desc_cb};
+        struct libfsverity_merkle_tree_params params = {
+            .version = 1,
+            .hash_algorithm = alg,
+            .file_size = len,
+            .block_size = block_size,
+            .salt_size = salt_size,
+            .salt = salt,
+            .metadata_callbacks = &cb,
+        };
+        struct buf_reader rd = {data, len};
+        struct libfsverity_digest *d = NULL;
+        assert_int_equal(libfsverity_compute_digest(&rd, buf_read, &params, &d), 0);
+        memset(measured, 0, CFS_DIGEST_SIZE);
+        memcpy(measured, d->digest, CFS_MIN((size_t)d->digest_size, (size_t)CFS_DIGEST_SIZE));
+        free(d);
+}
+
+/* Only a descriptor of sha256, 4096-byte blocks, no salt and the expected size
+ * that hashes to the measurement is accepted, and the measurement is then the
+ * composefs digest (the one the scanner computes by reading); salt, 1 KiB
+ * blocks, sha512, another size, a mismatching measurement or a short read are
+ * refused (the scanner then hashes the file). */
+static void test_descriptor_check(void **state)
+{
+        (void)state;
+        static const size_t sizes[] = {65, 4096, 4097, 128 * 4096 + 1};
+        static const uint8_t salt[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+        _cleanup_free_ uint8_t *data = make_content(128 * 4096 + 1);
+        struct desc_ctx desc;
+        uint8_t measured[CFS_DIGEST_SIZE], want[CFS_DIGEST_SIZE];
+
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+                size_t len = sizes[i];
+                assert_int_equal(cfs_verity_digest_buffer(data, len, want), 0);
+                enabled_as(data, len, FS_VERITY_HASH_ALG_SHA256, 4096, NULL, 0, &desc, measured);
+                assert_int_equal(desc.len, 256);
+                assert_memory_equal(measured, want, CFS_DIGEST_SIZE);
+                assert_int_equal(cfs_verity_check_descriptor(desc.desc, desc.len, len, measured),
+                                 0);
+                /* the size the walker saw differs */
+                assert_int_equal(
+                    cfs_verity_check_descriptor(desc.desc, desc.len, len + 1, measured), -EIO);
+                /* a measurement that is not this descriptor's digest */
+                measured[7] ^= 1;
+                assert_int_equal(cfs_verity_check_descriptor(desc.desc, desc.len, len, measured),
+                                 -EBADMSG);
+                measured[7] ^= 1;
+                assert_int_equal(
+                    cfs_verity_check_descriptor(desc.desc, desc.len - 1, len, measured), -EBADMSG);
+
+                enabled_as(data, len, FS_VERITY_HASH_ALG_SHA256, 4096, salt, sizeof(salt), &desc,
+                           measured);
+                assert_memory_not_equal(measured, want, CFS_DIGEST_SIZE);
+                assert_int_equal(cfs_verity_check_descriptor(desc.desc, desc.len, len, measured),
+                                 -EINVAL);
+                enabled_as(data, len, FS_VERITY_HASH_ALG_SHA256, 1024, NULL, 0, &desc, measured);
+                assert_memory_not_equal(measured, want, CFS_DIGEST_SIZE);
+                assert_int_equal(cfs_verity_check_descriptor(desc.desc, desc.len, len, measured),
+                                 -EINVAL);
+                enabled_as(data, len, FS_VERITY_HASH_ALG_SHA512, 4096, NULL, 0, &desc, measured);
+                assert_int_equal(cfs_verity_check_descriptor(desc.desc, desc.len, len, measured),
+                                 -EINVAL);
+        }
+}
+
+/* Without fs-verity (the host kernel, or a file that has none) the fast path
+ * reports "hash it yourself", never a digest. */
+static void test_measure_composefs_without_verity(void **state)
+{
+        (void)state;
+        char path[256];
+        uint8_t d[CFS_DIGEST_SIZE] = {0};
+        snprintf(path, sizeof(path), "%s/plain2", tmpdir);
+        write_file(path, (const uint8_t *)"0123456789", 10);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        int r = cfs_verity_measure_composefs(fd, 10, d);
+        if (r != -ENODATA && r != -ENOTTY && r != -EOPNOTSUPP)
+                fail_msg("measure_composefs on a file without fs-verity returned %d", r);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -325,6 +450,8 @@ int main(void)
             cmocka_unit_test(test_directory_refused),
             cmocka_unit_test(test_hex),
             cmocka_unit_test(test_measure_without_verity),
+            cmocka_unit_test(test_descriptor_check),
+            cmocka_unit_test(test_measure_composefs_without_verity),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
