@@ -24,6 +24,8 @@
 #include <libfsverity.h>
 #include <linux/fsverity.h>
 
+#include "test-util.h"
+
 #include "fileio.h"
 #include "macros.h"
 #include "verity.h"
@@ -333,22 +335,6 @@ static int desc_cb(void *ctx, const void *desc, size_t size)
         return 0;
 }
 
-struct buf_reader {
-        const uint8_t *p;
-        size_t left;
-};
-
-static int buf_read(void *fd, void *buf, size_t count)
-{
-        struct buf_reader *r = fd;
-        if (count > r->left)
-                return -EIO;
-        memcpy(buf, r->p, count);
-        r->p += count;
-        r->left -= count;
-        return 0;
-}
-
 /* What the kernel has for a file of @data enabled with these parameters: the
  * descriptor (libfsverity's, as FS_IOC_READ_VERITY_METADATA returns it) and
  * the measurement (libfsverity's digest of it). */
@@ -366,9 +352,9 @@ static void enabled_as(const uint8_t *data, size_t len, uint32_t alg, uint32_t b
             .salt = salt,
             .metadata_callbacks = &cb,
         };
-        struct buf_reader rd = {data, len};
+        struct test_membuf rd = {data, len};
         struct libfsverity_digest *d = NULL;
-        assert_int_equal(libfsverity_compute_digest(&rd, buf_read, &params, &d), 0);
+        assert_int_equal(libfsverity_compute_digest(&rd, test_mem_read, &params, &d), 0);
         memset(measured, 0, CFS_DIGEST_SIZE);
         memcpy(measured, d->digest, CFS_MIN((size_t)d->digest_size, (size_t)CFS_DIGEST_SIZE));
         free(d);
