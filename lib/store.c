@@ -830,14 +830,17 @@ static int add_object(struct cfs_store *s, int fd, uint64_t size, const struct s
 
 /* ---- public ---- */
 
-int cfs_store_add_fd(struct cfs_store *s, int fd, uint64_t size,
-                     const uint8_t digest[CFS_DIGEST_SIZE], enum cfs_store_added *ret_added,
-                     bool *ret_verity, struct cfs_error *err)
+/* @before, or (NULL) an fstat() of @fd made now into *@buf */
+static int stat_before(int fd, const struct stat *before, struct stat *buf, const struct stat **ret,
+                       struct cfs_error *err)
 {
-        struct stat before;
-        if (fstat(fd, &before) < 0)
-                return cfs_error_set(err, errno, "%s", strerror(errno));
-        return add_object(s, fd, size, &before, false, NULL, digest, ret_added, ret_verity, err);
+        if (!before) {
+                if (fstat(fd, buf) < 0)
+                        return cfs_error_set(err, errno, "%s", strerror(errno));
+                before = buf;
+        }
+        *ret = before;
+        return 0;
 }
 
 static void note_novelty(struct cfs_store *s, bool added)
@@ -853,17 +856,22 @@ int cfs_store_add_fd_digest(struct cfs_store *s, int fd, uint64_t size, const st
                             bool *ret_verity, struct cfs_error *err)
 {
         struct stat st;
-        if (!before) {
-                if (fstat(fd, &st) < 0)
-                        return cfs_error_set(err, errno, "%s", strerror(errno));
-                before = &st;
-        }
+        int r = stat_before(fd, before, &st, &before, err);
+        if (r < 0)
+                return r;
         /* steps 2-5 of "hash first" without step 1: the digest is known */
-        int r = add_object(s, fd, size, before, false, scratch, digest, ret_added, ret_verity, err);
+        r = add_object(s, fd, size, before, false, scratch, digest, ret_added, ret_verity, err);
         if (r < 0)
                 return r;
         note_novelty(s, *ret_added == CFS_STORE_ADDED);
         return 0;
+}
+
+int cfs_store_add_fd(struct cfs_store *s, int fd, uint64_t size,
+                     const uint8_t digest[CFS_DIGEST_SIZE], enum cfs_store_added *ret_added,
+                     bool *ret_verity, struct cfs_error *err)
+{
+        return cfs_store_add_fd_digest(s, fd, size, NULL, NULL, digest, ret_added, ret_verity, err);
 }
 
 static bool use_copy_first(struct cfs_store *s)
@@ -942,11 +950,9 @@ int cfs_store_add_fd_hashing(struct cfs_store *s, int fd, uint64_t size, const s
         bool write_err = false;
         int r;
 
-        if (!before) {
-                if (fstat(fd, &st) < 0)
-                        return cfs_error_set(err, errno, "%s", strerror(errno));
-                before = &st;
-        }
+        r = stat_before(fd, before, &st, &before, err);
+        if (r < 0)
+                return r;
         if (use_copy_first(s))
                 r = add_copy_first(s, fd, size, before, scratch, digest, ret_added, ret_verity,
                                    err);
