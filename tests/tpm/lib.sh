@@ -63,19 +63,26 @@ expect_fail() {
         fi
 }
 
-# expect_out NAME NEEDLE CMD...: CMD succeeds and says NEEDLE on stdout
-expect_out() {
-        local name=$1 needle=$2 rc=0
-        shift 2
+# expect_says STREAM NAME NEEDLE CMD...: CMD succeeds and says NEEDLE on
+# stdout (STREAM out) or stderr (STREAM err, a notice, shown in the ok line)
+expect_says() {
+        local stream=$1 name=$2 needle=$3 rc=0 what=output shown=""
+        shift 3
         "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+        if [ "$stream" = err ]; then
+                what=notice
+                shown=" ($(head -c 200 "$tmp/err"))"
+        fi
         if [ "$rc" -ne 0 ]; then
                 bad "$name: exit $rc: $(cat "$tmp/err")"
-        elif ! grep -qF -- "$needle" "$tmp/out"; then
-                bad "$name: output lacks '$needle': $(cat "$tmp/out")"
+        elif ! grep -qF -- "$needle" "$tmp/$stream"; then
+                bad "$name: $what lacks '$needle': $(cat "$tmp/$stream")"
         else
-                ok "$name"
+                ok "$name$shown"
         fi
 }
+expect_out() { expect_says out "$@"; }
+expect_note() { expect_says err "$@"; }
 
 # expect_rc NAME RC CMD...
 expect_rc() {

@@ -15,19 +15,6 @@ UNIT=${3:+$(realpath "$3")}
 . "$(dirname "$(realpath "$0")")/lib.sh"
 tpm_test_init cfsroot-rollback swtpm tpm2_nvdefine tpm2_nvsetbits tpm2_clear tpm2_changeauth python3 openssl
 
-# expect_note NAME NEEDLE CMD...: CMD succeeds and says NEEDLE on stderr (a notice)
-expect_note() {
-        local name=$1 needle=$2 rc=0
-        shift 2
-        "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
-        if [ "$rc" -ne 0 ]; then
-                bad "$name: exit $rc: $(cat "$tmp/err")"
-        elif ! grep -qF -- "$needle" "$tmp/err"; then
-                bad "$name: notice lacks '$needle': $(cat "$tmp/err")"
-        else
-                ok "$name ($(head -c 200 "$tmp/err"))"
-        fi
-}
 # minimum TCTI -> the floor cfsroot reads ("none" if not defined)
 minimum() {
         "$CFSROOT" rollback status --json --tcti "$1" |
