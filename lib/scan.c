@@ -17,7 +17,7 @@
  * drained, so the tree (arena, tables) is only ever changed by one thread.
  * The "fstat" is a statx(), which also says whether a file has fs-verity: for
  * such a file a hashing thread takes the kernel's measurement as the digest if
- * it was enabled with the composefs parameters (measure_one()), instead of
+ * it was enabled with the composefs parameters (hash_one()), instead of
  * reading the file.
  */
 #include <dirent.h>
@@ -110,36 +110,6 @@ static void pool_fail(struct pool *p, struct cfs_node *n, int r, const struct cf
         atomic_store(&p->failed, true);
 }
 
-/* A source file with fs-verity: its digest from the kernel, without reading
- * it, if it was enabled with the composefs parameters (else 0 and the caller
- * hashes it as any other file). 1 = done. */
-static int measure_one(struct pool *p, const struct job *j, struct cfs_verity_scratch *scratch,
-                       struct cfs_error *e)
-{
-        struct cfs_node *n = j->node;
-        enum cfs_store_added added;
-        bool verity;
-
-        if (cfs_verity_measure_composefs(j->fd, n->size, n->digest) < 0)
-                return 0;
-        /* No torn-read check (no fstat after): the content of a file with
-         * fs-verity cannot change, and the measurement is of that content. */
-        if (p->store) {
-                /* the object is looked up by this digest; a new one is copied,
-                 * the source checked against j->st and the copy verified as for
-                 * any other file (store.c step 4) */
-                int r = cfs_store_add_fd_digest(p->store, j->fd, n->size, &j->st, scratch,
-                                                n->digest, &added, &verity, e);
-                if (r < 0)
-                        return r;
-                atomic_fetch_add(added == CFS_STORE_ADDED ? &p->added : &p->existed, 1);
-                if (!verity)
-                        atomic_fetch_add(&p->no_verity, 1);
-        }
-        atomic_fetch_add(&p->from_verity, 1);
-        return 1;
-}
-
 static int hash_one(struct pool *p, const struct job *j, struct cfs_verity_scratch *scratch,
                     struct cfs_error *e)
 {
@@ -149,19 +119,29 @@ static int hash_one(struct pool *p, const struct job *j, struct cfs_verity_scrat
         struct stat st;
         int r;
 
-        r = j->verity ? measure_one(p, j, scratch, e) : 0;
-        if (r < 0)
-                return r;
-        if (r == 0 && p->store) {
-                /* checks that the file did not change while it was read, too */
-                r = cfs_store_add_fd_hashing(p->store, j->fd, n->size, &j->st, scratch, n->digest,
-                                             &added, &verity, e);
+        /* A source file with fs-verity: its digest from the kernel, without
+         * reading it, if it was enabled with the composefs parameters (else it
+         * is hashed as any other file). No torn-read check for it (no fstat
+         * after): the content of a file with fs-verity cannot change, and the
+         * measurement is of that content. */
+        bool measured = j->verity && cfs_verity_measure_composefs(j->fd, n->size, n->digest) == 0;
+        if (p->store) {
+                /* measured: the object is looked up by this digest; a new one is
+                 * copied, the source checked against j->st and the copy verified
+                 * as for any other file (store.c step 4). Hashed: checks that the
+                 * file did not change while it was read, too. */
+                if (measured)
+                        r = cfs_store_add_fd_digest(p->store, j->fd, n->size, &j->st, scratch,
+                                                    n->digest, &added, &verity, e);
+                else
+                        r = cfs_store_add_fd_hashing(p->store, j->fd, n->size, &j->st, scratch,
+                                                     n->digest, &added, &verity, e);
                 if (r < 0)
                         return r;
                 atomic_fetch_add(added == CFS_STORE_ADDED ? &p->added : &p->existed, 1);
                 if (!verity)
                         atomic_fetch_add(&p->no_verity, 1);
-        } else if (r == 0) {
+        } else if (!measured) {
                 r = cfs_verity_digest_fd_sized(j->fd, n->size, scratch, n->digest);
                 if (r < 0)
                         return cfs_error_set(e, r, "cannot compute the fs-verity digest: %s",
@@ -173,6 +153,8 @@ static int hash_one(struct pool *p, const struct job *j, struct cfs_verity_scrat
                     !ts_eq(&st.st_ctim, &j->st.st_ctim))
                         return cfs_error_set(e, EIO, "file changed while it was read");
         }
+        if (measured)
+                atomic_fetch_add(&p->from_verity, 1);
         atomic_fetch_add(&p->files_hashed, 1);
         atomic_fetch_add(&p->bytes_hashed, n->size);
         return 0;
